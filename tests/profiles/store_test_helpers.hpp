@@ -1,0 +1,39 @@
+// Shared by the tests/profiles/store*_test.cpp files.
+#pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace ds::profiles::store_testing {
+
+/// A fresh directory per test (named after the pid and the test), removed afterwards.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = std::string(test->test_suite_name()) + "_" + test->name();
+    for (char& c : name) c = (c == '/') ? '_' : c;
+    path = std::filesystem::temp_directory_path() / ("ds_store_" + std::to_string(::getpid()) + "_" + name);
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+/// The message of the RuntimeError `f` throws; a test failure when it throws none.
+inline std::string runtime_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const RuntimeError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no RuntimeError thrown";
+  return "";
+}
+
+}  // namespace ds::profiles::store_testing
