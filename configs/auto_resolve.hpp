@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "configs/config.hpp"
 
@@ -31,6 +32,7 @@ struct AutoContext {
   /// fp16/bf16 "enabled": "auto" -> whether this dtype is the compute dtype; unset = ds.dtype
   /// (fp32 when ds.dtype is unset too).
   std::optional<DType> dtype;
+  std::string source_name = "config";  ///< prefixes error messages
 };
 
 /// Returns `config` with every "auto" replaced by its value (and marked as set, no longer auto).
