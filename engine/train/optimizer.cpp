@@ -1,0 +1,233 @@
+#include "engine/train/optimizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace ds::engine::train {
+namespace {
+
+// Elements per chunk: 1 MiB of fp32 per operand, so one chunk's operands stay in L2/L3 across
+// the five element-wise passes of an Adam update. Performance-critical: benchmark any change.
+constexpr std::int64_t kChunk = 1 << 18;
+
+void check_range(bool ok, const std::string& key, const std::string& what, double got) {
+  if (!ok) {
+    std::ostringstream os;
+    os << got;
+    throw ConfigError(format_error("optimizer.params." + key, what, os.str()));
+  }
+}
+
+void check_options(const OptimizerOptions& o) {
+  check_range(o.beta1 >= 0 && o.beta1 < 1, "betas[0]", "must be in [0, 1)", o.beta1);
+  check_range(o.beta2 >= 0 && o.beta2 < 1, "betas[1]", "must be in [0, 1)", o.beta2);
+  check_range(o.eps >= 0, "eps", "must be >= 0", o.eps);
+  check_range(o.weight_decay >= 0, "weight_decay", "must be >= 0", o.weight_decay);
+  check_range(o.momentum >= 0, "momentum", "must be >= 0", o.momentum);
+  if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
+    // torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening".
+    throw ConfigError(format_error("optimizer.params.nesterov", "needs momentum > 0 and dampening 0", "", "",
+                                   "set optimizer.params.momentum (e.g. 0.9) or drop nesterov"));
+  }
+}
+
+}  // namespace
+
+std::string to_string(UpdateRule rule) {
+  switch (rule) {
+    case UpdateRule::kAdam: return "Adam";
+    case UpdateRule::kAdamW: return "AdamW";
+    case UpdateRule::kSgd: return "SGD";
+  }
+  return "?";
+}
+
+OptimizerOptions optimizer_options(const configs::OptimizerConfig& config) {
+  using configs::OptimizerType;
+  const configs::OptimizerParams& p = config.params;
+  OptimizerOptions o;
+  switch (config.type) {
+    case OptimizerType::kNone:
+    case OptimizerType::kAdamW: o.rule = UpdateRule::kAdamW; break;
+    case OptimizerType::kAdam: o.rule = p.adam_w_mode ? UpdateRule::kAdamW : UpdateRule::kAdam; break;
+    case OptimizerType::kSGD: o.rule = UpdateRule::kSgd; break;
+    default:
+      throw ConfigError(format_error("optimizer.type", "not implemented by ds's trainer",
+                                     "\"" + configs::to_string(config.type) + "\"", "Adam, AdamW or SGD"));
+  }
+  if (o.rule != UpdateRule::kSgd && p.amsgrad) {
+    throw ConfigError(format_error("optimizer.params.amsgrad", "not supported", "true", "false",
+                                   "DeepSpeed's FusedAdam and CPU Adam do not support it either"));
+  }
+  o.beta1 = p.betas[0];
+  o.beta2 = p.betas[1];
+  o.eps = p.eps;
+  o.weight_decay = p.weight_decay;
+  o.bias_correction = p.bias_correction;
+  o.momentum = p.momentum;
+  o.dampening = p.dampening;
+  o.nesterov = p.nesterov;
+  check_options(o);
+  return o;
+}
+
+Optimizer::Optimizer(const OptimizerOptions& options) : options_(options) { check_options(options_); }
+
+std::size_t Optimizer::add_group(torch::Tensor params, std::optional<double> weight_decay) {
+  if (params.scalar_type() != torch::kFloat || params.dim() != 1 || !params.is_contiguous()) {
+    throw RuntimeError("optimizer: a parameter group must be one contiguous 1-D fp32 tensor");
+  }
+  Group g;
+  g.weight_decay = weight_decay.value_or(options_.weight_decay);
+  check_range(g.weight_decay >= 0, "weight_decay", "must be >= 0", g.weight_decay);
+  if (options_.rule == UpdateRule::kSgd) {
+    if (options_.momentum != 0) g.momentum_buffer = torch::zeros_like(params);
+  } else {
+    g.exp_avg = torch::zeros_like(params);
+    g.exp_avg_sq = torch::zeros_like(params);
+  }
+  g.params = std::move(params);
+  groups_.push_back(std::move(g));
+  return groups_.size() - 1;
+}
+
+void Optimizer::set_betas(double beta1, double beta2) {
+  OptimizerOptions o = options_;
+  o.beta1 = beta1;
+  o.beta2 = beta2;
+  check_options(o);
+  options_ = o;
+}
+
+void Optimizer::step(const std::vector<torch::Tensor>& grads, double lr) {
+  if (grads.size() != groups_.size()) {
+    throw RuntimeError("optimizer: got gradients for " + std::to_string(grads.size()) + " groups, expected " +
+                       std::to_string(groups_.size()));
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    Group& g = groups_[i];
+    if (grads[i].numel() != g.params.numel() || grads[i].scalar_type() != torch::kFloat) {
+      throw RuntimeError("optimizer: group " + std::to_string(i) + " gradient does not match its parameters");
+    }
+    std::int64_t n = std::min<std::int64_t>(kChunk, g.params.numel());
+    if (!scratch_a_.defined() || scratch_a_.numel() < n || scratch_a_.device() != g.params.device()) {
+      scratch_a_ = torch::empty({n}, g.params.options());
+      scratch_b_ = torch::empty({n}, g.params.options());
+    }
+    if (options_.rule == UpdateRule::kSgd) {
+      sgd_step(g, grads[i], lr);
+    } else {
+      adam_step(g, grads[i], lr);
+    }
+    ++g.step;
+  }
+}
+
+// torch 1.13 _single_tensor_adam / _single_tensor_adamw, operation for operation.
+// performance-critical: benchmark any change.
+void Optimizer::adam_step(Group& g, const torch::Tensor& grad, double lr) {
+  const double b1 = options_.beta1, b2 = options_.beta2, wd = g.weight_decay;
+  const double t = static_cast<double>(g.step + 1);
+  const double bc1 = options_.bias_correction ? 1.0 - std::pow(b1, t) : 1.0;
+  const double bc2_sqrt = options_.bias_correction ? std::sqrt(1.0 - std::pow(b2, t)) : 1.0;
+  const double step_size = lr / bc1;
+  const bool decoupled = options_.rule == UpdateRule::kAdamW;
+  const std::int64_t total = g.params.numel();
+  for (std::int64_t start = 0; start < total; start += kChunk) {
+    std::int64_t n = std::min(kChunk, total - start);
+    torch::Tensor p = g.params.narrow(0, start, n);
+    torch::Tensor d = grad.narrow(0, start, n);
+    torch::Tensor m = g.exp_avg.narrow(0, start, n);
+    torch::Tensor v = g.exp_avg_sq.narrow(0, start, n);
+    torch::Tensor denom = scratch_a_.narrow(0, 0, n);
+    torch::Tensor l2 = scratch_b_.narrow(0, 0, n);
+    if (wd != 0 && decoupled) p.mul_(1.0 - lr * wd);
+    if (wd != 0 && !decoupled) d = torch::add_out(l2, d, p, wd);  // L2: grad + wd * p
+    m.mul_(b1).add_(d, 1.0 - b1);
+    v.mul_(b2).addcmul_(d, d, 1.0 - b2);
+    torch::sqrt_out(denom, v).div_(bc2_sqrt).add_(options_.eps);
+    p.addcdiv_(m, denom, -step_size);
+  }
+}
+
+// torch 1.13 _single_tensor_sgd: the momentum buffer starts as a copy of the first gradient.
+void Optimizer::sgd_step(Group& g, const torch::Tensor& grad, double lr) {
+  const double wd = g.weight_decay, mu = options_.momentum;
+  const std::int64_t total = g.params.numel();
+  for (std::int64_t start = 0; start < total; start += kChunk) {
+    std::int64_t n = std::min(kChunk, total - start);
+    torch::Tensor p = g.params.narrow(0, start, n);
+    torch::Tensor d = grad.narrow(0, start, n);
+    torch::Tensor l2 = scratch_b_.narrow(0, 0, n), nesterov = scratch_a_.narrow(0, 0, n);
+    if (wd != 0) d = torch::add_out(l2, d, p, wd);
+    if (mu != 0) {
+      torch::Tensor buf = g.momentum_buffer.narrow(0, start, n);
+      if (g.step == 0) {
+        buf.copy_(d);
+      } else {
+        buf.mul_(mu).add_(d, 1.0 - options_.dampening);
+      }
+      d = options_.nesterov ? torch::add_out(nesterov, d, buf, mu) : buf;
+    }
+    p.add_(d, -lr);
+  }
+}
+
+std::vector<NamedTensor> Optimizer::state_tensors() const {
+  std::vector<NamedTensor> out;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    std::string prefix = "group" + std::to_string(i) + ".";
+    const Group& g = groups_[i];
+    if (g.exp_avg.defined()) out.emplace_back(prefix + "exp_avg", g.exp_avg);
+    if (g.exp_avg_sq.defined()) out.emplace_back(prefix + "exp_avg_sq", g.exp_avg_sq);
+    if (g.momentum_buffer.defined()) out.emplace_back(prefix + "momentum_buffer", g.momentum_buffer);
+  }
+  return out;
+}
+
+nlohmann::json Optimizer::state_meta() const {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const Group& g : groups_) {
+    groups.push_back({{"step", g.step}, {"weight_decay", g.weight_decay}, {"numel", g.params.numel()}});
+  }
+  return {{"rule", to_string(options_.rule)}, {"betas", {options_.beta1, options_.beta2}}, {"eps", options_.eps},
+          {"momentum", options_.momentum},    {"groups", groups}};
+}
+
+void Optimizer::load_state(const nlohmann::json& meta, const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& where) {
+  auto fail = [&](const std::string& what, const std::string& got, const std::string& expected) {
+    throw RuntimeError(format_error(where, what, got, expected));
+  };
+  std::string rule = meta.value("rule", "");
+  bool saved_sgd = rule == "SGD", now_sgd = options_.rule == UpdateRule::kSgd;
+  if (rule.empty() || saved_sgd != now_sgd) {
+    fail("optimizer state saved by another optimizer", "\"" + rule + "\"", "\"" + to_string(options_.rule) + "\"");
+  }
+  const nlohmann::json& groups = meta.contains("groups") ? meta["groups"] : nlohmann::json();
+  if (!groups.is_array() || groups.size() != groups_.size()) {
+    fail("optimizer state has a different number of parameter groups",
+         std::to_string(groups.is_array() ? groups.size() : 0), std::to_string(groups_.size()));
+  }
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    Group& g = groups_[i];
+    g.step = groups[i].value("step", std::int64_t{0});
+    for (const auto& [name, state] : state_tensors()) {
+      if (name.rfind("group" + std::to_string(i) + ".", 0) != 0) continue;
+      auto it = tensors.find(name);
+      if (it == tensors.end()) fail("missing optimizer state tensor '" + name + "'", "", "");
+      if (it->second.numel() != state.numel()) {
+        fail("optimizer state tensor '" + name + "' has the wrong size", std::to_string(it->second.numel()),
+             std::to_string(state.numel()));
+      }
+      state.copy_(it->second.reshape({-1}));
+    }
+  }
+}
+
+}  // namespace ds::engine::train

@@ -1,0 +1,97 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "configs/config.hpp"
+#include "engine/train/flat_params.hpp"
+
+namespace ds::engine::train {
+
+/// The update rule.
+enum class UpdateRule {
+  kAdam,   ///< Adam with L2 weight decay added to the gradient (torch.optim.Adam)
+  kAdamW,  ///< Adam with decoupled weight decay (torch.optim.AdamW, Loshchilov & Hutter 2019)
+  kSgd,    ///< SGD with optional (Nesterov) momentum (torch.optim.SGD)
+};
+
+/// "Adam" / "AdamW" / "SGD".
+std::string to_string(UpdateRule rule);
+
+/// Hyper-parameters of the flat optimizer.
+struct OptimizerOptions {
+  UpdateRule rule = UpdateRule::kAdamW;
+  double beta1 = 0.9;           ///< Adam first-moment decay
+  double beta2 = 0.999;         ///< Adam second-moment decay
+  double eps = 1e-8;            ///< Adam denominator term
+  double weight_decay = 0.0;    ///< default for groups that do not set their own
+  bool bias_correction = true;  ///< Adam bias correction (DeepSpeed FusedAdam option)
+  double momentum = 0.0;        ///< SGD
+  double dampening = 0.0;       ///< SGD
+  bool nesterov = false;        ///< SGD
+};
+
+/// The update rule and hyper-parameters of a DeepSpeed `optimizer` section, with DeepSpeed's
+/// meaning: "Adam" runs as AdamW unless params.adam_w_mode is false (ADAM_W_MODE_DEFAULT = True in
+/// deepspeed/runtime/config.py; engine._configure_basic_optimizer), "AdamW" is always AdamW,
+/// "SGD" is torch.optim.SGD. No optimizer section (kNone) gives AdamW with the defaults.
+/// Throws ConfigError for other types (Lamb, Lion, 1-bit, ...) and for options this trainer does
+/// not implement (amsgrad, SGD nesterov without momentum).
+OptimizerOptions optimizer_options(const configs::OptimizerConfig& config);
+
+/// Adam/AdamW/SGD over flat fp32 buffers: each parameter group is one contiguous tensor updated in
+/// place, its states (exp_avg, exp_avg_sq or momentum_buffer) flat tensors of the same size. The
+/// math is torch.optim's single-tensor implementation (torch 1.13 adam.py/adamw.py/sgd.py),
+/// applied chunk by chunk so the temporaries stay small and cache-resident.
+class Optimizer {
+ public:
+  explicit Optimizer(const OptimizerOptions& options);
+
+  /// Adds a group: `params` is a flat fp32 tensor this optimizer updates in place; the group's
+  /// weight decay defaults to options().weight_decay. Returns the group index.
+  std::size_t add_group(torch::Tensor params, std::optional<double> weight_decay = std::nullopt);
+
+  /// One update of every group with learning rate `lr`; grads[g] is group g's flat fp32 gradient.
+  void step(const std::vector<torch::Tensor>& grads, double lr);
+
+  /// Changes Adam's betas (OneCycle's cycle_momentum). Ignored by SGD, as DeepSpeed's OneCycle
+  /// turns momentum cycling off for optimizers without betas.
+  void set_betas(double beta1, double beta2);
+
+  const OptimizerOptions& options() const { return options_; }
+  std::size_t group_count() const { return groups_.size(); }
+  /// Updates applied to group g so far (Adam's t).
+  std::int64_t step_count(std::size_t group) const { return groups_.at(group).step; }
+
+  /// State tensors named "group<g>.exp_avg", "group<g>.exp_avg_sq" (Adam) or
+  /// "group<g>.momentum_buffer" (SGD with momentum, once created). Views, not copies.
+  std::vector<NamedTensor> state_tensors() const;
+  /// Scalars: rule, hyper-parameters, per-group step and weight decay.
+  nlohmann::json state_meta() const;
+  /// Restores state_tensors()/state_meta(); throws RuntimeError naming `where` (the checkpoint
+  /// file) when the rule, the group count or a tensor's size does not match.
+  void load_state(const nlohmann::json& meta, const std::map<std::string, torch::Tensor>& tensors,
+                  const std::string& where);
+
+ private:
+  struct Group {
+    torch::Tensor params;
+    double weight_decay = 0.0;
+    std::int64_t step = 0;
+    torch::Tensor exp_avg, exp_avg_sq, momentum_buffer;
+  };
+  void adam_step(Group& g, const torch::Tensor& grad, double lr);
+  void sgd_step(Group& g, const torch::Tensor& grad, double lr);
+
+  OptimizerOptions options_;
+  std::vector<Group> groups_;
+  torch::Tensor scratch_a_, scratch_b_;  ///< per-chunk temporaries, reused across steps
+};
+
+}  // namespace ds::engine::train
