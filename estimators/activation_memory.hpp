@@ -1,0 +1,62 @@
+#pragma once
+// Activation memory: what the forward pass saves for the backward pass.
+//
+// The per-layer terms are those of Korthikanti et al. 2022, "Reducing Activation Recomputation
+// in Large Transformer Models" (arXiv:2205.05198) §4: with 16-bit activations and 1-byte dropout
+// masks a GPT layer saves sbh(34 + 5as/h) bytes -- attention 11sbh + 5as^2b, MLP 19sbh, two
+// LayerNorms 4sbh. With tensor parallelism t the layer saves sbh(10 + 24/t + 5as/(ht)); with
+// sequence parallelism also sbh(34/t + 5as/(ht)); selective recomputation drops the 5as^2b
+// attention-core term; full recomputation keeps only the 2sbh layer input.
+//
+// We build the same sum term by term so it follows the architecture: GQA shrinks the saved K and
+// V to kv_heads/heads of Q; a SwiGLU MLP saves four s x ffn tensors (gate, up, SiLU(gate),
+// product) instead of GELU's two; no dropout (Llama-style) removes the masks; MoE routes each
+// token through experts_per_token MLPs; fused attention (FlashAttention, Dao et al. 2022) saves
+// an fp32 log-sum-exp row per head instead of the s x s scores. Activations are in the working
+// precision (4 bytes in fp32 training). DeepSpeed-Ulysses sequence parallelism (sp) divides the
+// sequence each rank holds.
+#include <cstdint>
+
+#include "estimators/model_spec.hpp"
+#include "estimators/plan.hpp"
+
+namespace ds::estimators {
+
+/// Bytes one transformer layer saves for one micro-batch on one rank, split the way parallelism
+/// and recomputation treat them (tp and sequence_parallel already applied).
+struct LayerActivationBytes {
+  double replicated = 0;        ///< LayerNorm inputs and outputs, dropout masks, router probs: split only by sequence_parallel
+  double tp_split = 0;          ///< Q, K, V, attention output, MLP inner tensors, fused log-sum-exp: divided by tp
+  double attention_scores = 0;  ///< softmax output, dropout mask and output (s x s per head; 0 when fused)
+  double layer_input = 0;       ///< the block input, all that full recomputation keeps
+
+  /// Saved bytes per layer under `checkpointing`.
+  double saved(Checkpointing checkpointing) const;
+};
+
+/// The activation footprint of a plan on its fullest pipeline stage.
+struct ActivationMemory {
+  LayerActivationBytes layer;         ///< per layer, per micro-batch
+  int stages = 1;                     ///< pipeline stages (pp)
+  std::int64_t layers_on_stage = 0;   ///< ceil(layers / pp)
+  std::int64_t in_flight = 1;         ///< micro-batches a 1F1B first stage holds: min(pp, grad_accum)
+  double stored_bytes = 0;            ///< saved activations of every layer on the stage and micro-batch in flight
+  double recompute_bytes = 0;         ///< workspace while one layer recomputes in backward (not with the logits)
+  double embedding_bytes = 0;         ///< embedding dropout masks (first stage)
+  double output_bytes = 0;            ///< final norm and lm_head inputs (last stage)
+  double logits_bytes = 0;            ///< working-precision logits + fp32 log-probs + their fp32 gradient (last stage)
+
+  /// The two device items on the fullest stage: activations (everything but the logits) and
+  /// logits. Their sum is the activation peak: stored + embedding + max(output + logits,
+  /// recompute) with one stage, the larger of the first and last stage with pp > 1.
+  double activations_item() const;
+  double logits_item() const;
+};
+
+/// Per-layer saved bytes for one rank (`micro_batch` sequences of `seq_len / sp` tokens).
+LayerActivationBytes layer_activation_bytes(const ModelSpec& model, const Plan& plan);
+
+/// The activation footprint of `plan`.
+ActivationMemory activation_memory(const ModelSpec& model, const Plan& plan);
+
+}  // namespace ds::estimators

@@ -1,0 +1,23 @@
+#pragma once
+// Buffers beside the model states: gradient reduce buckets, parameter all-gather buckets, the
+// parameters ZeRO-3 gathers for compute, the fp32 gradient copy of the optimizer step, and the
+// pinned host buffers that stage NVMe offload. Sizes follow DeepSpeed's config keys and defaults
+// (deepspeed/runtime/zero/config.py, zero/offload_config.py; docs: deepspeed.ai/docs/config-json).
+#include <cstdint>
+#include <vector>
+
+#include "estimators/memory_estimate.hpp"
+
+namespace ds::estimators {
+
+/// DeepSpeed defaults the Plan does not carry.
+inline constexpr double kSubGroupSize = 1e9;          ///< zero_optimization.sub_group_size (elements)
+inline constexpr int kNvmeOptimizerBuffers = 4;       ///< offload_optimizer.buffer_count
+inline constexpr int kNvmeParamBuffers = 5;           ///< offload_param.buffer_count
+inline constexpr double kNvmeParamBufferSize = 1e8;   ///< offload_param.buffer_size (elements)
+
+/// The buffer items of one rank holding `params` parameters of a model counted as `count`.
+/// CPU items are per rank (the caller scales to a node).
+std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t params, const Plan& plan);
+
+}  // namespace ds::estimators

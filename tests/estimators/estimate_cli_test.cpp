@@ -1,0 +1,176 @@
+// End-to-end: runs the built `ds estimate ...` (DS_BINARY) and checks exit codes, text and JSON.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct DsRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+DsRun run_ds(const std::string& args) {
+  const auto err_path = std::filesystem::temp_directory_path() / ("ds_estimate_cli_" + std::to_string(::getpid()));
+  std::string cmd = std::string(DS_BINARY) + " " + args + " 2>" + err_path.string();
+  DsRun r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+const std::string kData = std::string(DS_SOURCE_DIR) + "/tests/estimators/data/";
+
+TEST(EstimateCli, ParamsJsonGivesTheExactCount) {
+  DsRun r = run_ds("--json estimate params --model gpt2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["total"], 124439808);
+  EXPECT_EQ(j["largest_module"], 38597376);
+  EXPECT_EQ(j["groups"]["positional"], 786432);
+  EXPECT_EQ(j["modules"][0]["name"], "transformer.wte");
+  EXPECT_EQ(j["model"]["family"], "gpt2");
+}
+
+TEST(EstimateCli, ParamsTextFromAConfigDirectory) {
+  DsRun r = run_ds("estimate params --model " + kData + "hf/mixtral-8x7b");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("46,702,792,704 params"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model.layers.*.block_sparse_moe.experts.*.w1"), std::string::npos);
+  EXPECT_NE(r.out.find("active per token 12,879,925,248"), std::string::npos);
+}
+
+TEST(EstimateCli, RoughModelFromACount) {
+  DsRun r = run_ds("--json estimate params --params 6738415616 --layers 32 --hidden 4096");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["total"], 6738415616);
+}
+
+TEST(EstimateCli, MemoryTableJson) {
+  DsRun r = run_ds("--json estimate memory --model llama-2-7b --gpu a100-80g --seq 4096");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 10u);
+  EXPECT_EQ(j["cluster"]["gpus_per_node"], 8);
+  EXPECT_EQ(j["plan"]["dp"], 8);
+  const auto& stage2 = j["rows"][3];
+  EXPECT_EQ(stage2["zero_stage"], 2);
+  EXPECT_EQ(stage2["offload_optimizer"], "none");
+  // docs/estimator.md's worked example (tests/estimators/memory_estimate_test.cpp by hand).
+  EXPECT_NEAR(stage2["device_bytes"].get<double>(), 51528317312.0, 1);
+  EXPECT_TRUE(stage2["fits"].get<bool>());
+  EXPECT_GT(stage2["largest_micro_batch"].get<int>(), 1);
+  EXPECT_FALSE(j["rows"][0]["fits"].get<bool>());  // stage 0: 16 bytes x 6.7B does not fit 80 GB
+}
+
+TEST(EstimateCli, MemoryTableText) {
+  DsRun r = run_ds("estimate memory --model llama-2-7b --gpu a100-80g --seq 4096");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("per device GiB"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("47.99"), std::string::npos) << r.out;  // the stage-2 row, 2 decimals
+  EXPECT_NE(r.out.find("[preset a100-80g]"), std::string::npos);
+}
+
+TEST(EstimateCli, OnePlanBreakdown) {
+  DsRun r = run_ds("estimate memory --model llama-2-7b --gpu a100-80g --seq 4096 --stage 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* word : {"params", "master_params", "optimizer_step_temp", "optimizer_states", "activations",
+                           "logits_and_loss", "comm_buckets", "runtime", "fragmentation", "peak", "fits: yes"}) {
+    EXPECT_NE(r.out.find(word), std::string::npos) << word << "\n" << r.out;
+  }
+  DsRun j = run_ds("--json estimate memory --model llama-2-7b --gpu a100-80g --seq 4096 --stage 2");
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto e = nlohmann::json::parse(j.out)["estimate"];
+  EXPECT_DOUBLE_EQ(e["by_category"]["device"]["params"].get<double>(), 13476831232.0);
+}
+
+TEST(EstimateCli, CpuOnlyRun) {
+  DsRun r = run_ds("--json estimate memory --model ds-tiny --gpu cpu-only --dtype fp32 --plan --no-fused-attention");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cluster"]["device"], "cpu");
+  EXPECT_EQ(j["plan"]["seq_len"], 128);  // the model's maximum
+  EXPECT_EQ(j["estimate"]["by_category"]["device"]["runtime"], 256.0 * 1024 * 1024);
+}
+
+TEST(EstimateCli, PlanFromADeepSpeedConfig) {
+  DsRun r = run_ds("--json estimate memory --model llama-2-7b --gpu a100-80g --config " + std::string(DS_SOURCE_DIR) +
+                   "/configs/examples/zero2_bf16.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["plan"]["zero_stage"], 2);
+  EXPECT_EQ(j["plan"]["micro_batch"], 4);
+  EXPECT_EQ(j["plan"]["grad_accum"], 8);
+  EXPECT_EQ(j["plan"]["reduce_bucket_size"], 200000000);
+  EXPECT_TRUE(j["plan"]["fp32_grad_accumulation"].get<bool>());
+  EXPECT_GT(j["estimate"]["device_peak_bytes"].get<double>(), 0);
+  r = run_ds("estimate memory --model llama-2-7b --config no_such_config.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no_such_config.json"), std::string::npos) << r.err;
+}
+
+TEST(EstimateCli, DeepSpeedFormula) {
+  DsRun r = run_ds("--json estimate memory --model llama-2-7b --deepspeed-formula --gpus-per-node 8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 8u);
+  EXPECT_EQ(j["rows"][1]["gpu_bytes"], 40430493696);
+  EXPECT_EQ(j["rows"][2]["cpu_bytes"], 181937221632);
+  DsRun text = run_ds("estimate memory --model llama-2-7b --deepspeed-formula");
+  EXPECT_NE(text.out.find("offload_param=cpu, offload_optimizer=cpu, zero_init=1"), std::string::npos) << text.out;
+}
+
+TEST(EstimateCli, Presets) {
+  DsRun r = run_ds("estimate presets");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* name : {"llama-3.1-405b", "ds-tiny", "h100-80g", "cpu-only"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
+}
+
+TEST(EstimateCli, BadInputExitsTwoWithTheReason) {
+  DsRun r = run_ds("estimate memory --model llama-2-7");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "ds: error: --model: unknown model preset (got 'llama-2-7'); expected a preset name, a config.json file or "
+            "a directory holding one; hint: nearest presets: llama-2-7b, llama-2-70b, llama-2-13b; `ds estimate presets` "
+            "lists them all\n");
+  r = run_ds("estimate params --model " + kData + "bad/falcon_config.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unsupported model_type (got 'falcon')"), std::string::npos) << r.err;
+  r = run_ds("estimate memory --model llama-2-7b --stage 1 --tp 3 --dp 1 --gpus-per-node 3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "ds: error: plan: tp=3 does not divide num_attention_heads=32; tp=3 does not divide "
+                   "num_key_value_heads=32; tp=3 does not divide intermediate_size=11008\n");
+  r = run_ds("estimate memory --model llama-2-7b --gpu h100");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--gpu: unknown hardware preset (got 'h100')"), std::string::npos) << r.err;
+  r = run_ds("estimate memory");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "ds: error: --model: required; expected a preset name, a config.json file or a directory holding "
+                   "one; hint: or --params 7e9 for a rough model; `ds estimate presets` lists the presets\n");
+  r = run_ds("estimate memory --model gpt2 --gpu-mem lots");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--gpu-mem: not a size (got 'lots')"), std::string::npos) << r.err;
+}
+
+}  // namespace

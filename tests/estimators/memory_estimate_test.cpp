@@ -1,0 +1,196 @@
+#include "estimators/memory_estimate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "common/units.hpp"
+#include "estimators/buffer_memory.hpp"
+#include "estimators/estimate_table.hpp"
+#include "estimators/presets.hpp"
+#include "estimators/runtime_overhead.hpp"
+#include "profiles/hardware_presets.hpp"
+
+namespace ds::estimators {
+namespace {
+
+const ModelSpec& preset(const char* name) { return find_model_preset(name)->spec; }
+
+double item_bytes(const std::vector<MemoryItem>& items, Category c) {
+  double sum = 0;
+  for (const auto& i : items) sum += i.category == c ? i.bytes : 0;
+  return sum;
+}
+
+// The worked example of docs/estimator.md: Llama-2-7B on 8 x A100-80GB, ZeRO-2, bf16 AdamW,
+// micro-batch 1 x 4096 tokens, fused attention, no checkpointing. Ψ = 6,738,415,616, N = 8.
+//   params 2Ψ = 13,476,831,232          master 4Ψ/8 = 3,369,207,808
+//   Adam 8Ψ/8 = 6,738,415,616           grads 2Ψ/8 = 1,684,603,904
+//   (bf16 with ZeRO accumulates in bf16: no fp32 accumulator; the step makes an fp32 copy of
+//   the gradient partition instead, 4Ψ/8 = 3,369,207,808, in the optimizer-step phase)
+//   activations per layer (sb = 4096 tokens, h = 4096, ffn = 11008):
+//     norms 8 B x sbh = 134,217,728; per token q,k,v + attn-out 32,768 B + SwiGLU 8 x 11008 =
+//     88,064 B -> 4096 x 120,832 = 494,927,872; log-sum-exp 4 x 32 heads x 4096 = 524,288
+//     -> 629,669,888 per layer, x 32 layers = 20,149,436,416; + final norm/lm_head inputs
+//     4 x sbh = 67,108,864 -> 20,216,545,280
+//   logits 4096 x 32000 x (2 + 4 + 4) = 1,310,720,000
+//   reduce bucket 5e8 x 2 B = 1e9 (forward/backward); all-gather bucket 1e9 (step)
+//   tensor peak = states 25,269,058,560 + max(20,216,545,280 + 1,310,720,000 + 1e9,
+//                                             1e9 + 3,369,207,808) = 47,796,323,840
+//   runtime: CUDA context 768 MiB + NCCL 512 MiB + 5% fragmentation (2,389,816,192)
+//   -> 51,528,317,312 bytes = 47.99 GiB
+TEST(MemoryEstimate, Llama7bZero2WorkedExample) {
+  auto cluster = profiles::hardware_preset("a100-80g");
+  Plan plan;
+  plan.zero_stage = 2;
+  plan.dp = 8;
+  plan.seq_len = 4096;
+  MemoryEstimate e = estimate_memory(preset("llama-2-7b"), cluster, plan);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kParams), 13'476'831'232);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kMasterParams), 3'369'207'808);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kOptimizerStates), 6'738'415'616);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kGradients), 1'684'603'904);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kGradAccumFp32), 0);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kStepTemporaries), 3'369'207'808);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kActivations), 20'216'545'280);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kLogitsAndLoss), 1'310'720'000);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kCommBuckets), 2e9);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kRuntime), 1280.0 * kMiB);
+  EXPECT_NEAR(item_bytes(e.items, Category::kFragmentation), 0.05 * 47'796'323'840, 1);
+  EXPECT_NEAR(e.device_peak_bytes, 51'528'317'312, 1);
+  EXPECT_NEAR(e.device_peak_bytes / kGiB, 47.99, 0.005);
+  EXPECT_DOUBLE_EQ(e.cpu_peak_bytes_per_node, 0);
+  FitCheck fit = check_fit(e, cluster);
+  EXPECT_TRUE(fit.fits);
+  EXPECT_NEAR(fit.device_headroom_bytes, 81920 * kMiB - 51'528'317'312, 1);
+}
+
+TEST(MemoryEstimate, CpuOnlyRunHasNoCudaContext) {
+  auto cluster = profiles::hardware_preset("cpu-only");
+  Plan plan;
+  plan.dtype = DType::kFp32;
+  plan.seq_len = 128;
+  plan.micro_batch = 4;
+  plan.fused_attention = false;
+  MemoryEstimate e = estimate_memory(preset("ds-tiny"), cluster, plan);
+  ASSERT_EQ(item_bytes(e.items, Category::kRuntime), kDefaultCpuProcessBytes);  // no NCCL with one rank
+  // fp32 AdamW, stage 0: 4 + 4 + 8 = 16 bytes per parameter, no master copy or accumulator.
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kParams), 4.0 * 1'049'728);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kMasterParams), 0);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kGradAccumFp32), 0);
+  FitCheck fit = check_fit(e, cluster);
+  EXPECT_TRUE(fit.fits);
+  EXPECT_DOUBLE_EQ(fit.cpu_headroom_bytes, cluster.cpu_memory_per_node_bytes - e.device_peak_bytes);
+}
+
+TEST(MemoryEstimate, OffloadFillsEachNodesCpu) {
+  auto cluster = profiles::hardware_preset("h100-80g");
+  Plan plan;
+  plan.zero_stage = 3;
+  plan.dp = 8;
+  plan.dtype = DType::kFp16;
+  plan.offload_optimizer = plan.offload_param = OffloadDevice::kCpu;
+  const ModelSpec& m = preset("llama-2-70b");
+  MemoryEstimate e = estimate_memory(m, cluster, plan);
+  // 8 ranks x 18 bytes x Ψ/8 = 18Ψ per node (DeepSpeed's offload_param figure before its 1.5).
+  EXPECT_DOUBLE_EQ(e.cpu_peak_bytes_per_node, 18.0 * 68'976'648'192);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kParams), 2.0 * 68'976'648'192);  // on the CPU
+  EXPECT_EQ(e.bytes(Category::kParams, Location::kDevice), 0);
+  // Gathered on the device: largest module (lm_head, 262,144,000) + prefetch 5e7 + persistent
+  // tensors (norms: 161 x 8192 = 1,318,912) in fp16.
+  EXPECT_DOUBLE_EQ(e.bytes(Category::kGatheredParams, Location::kDevice), 2.0 * (262'144'000 + 50'000'000 + 1'318'912));
+}
+
+TEST(MemoryEstimate, StepTemporariesAndSwapBuffers) {
+  const ModelSpec& m = preset("llama-2-7b");
+  ParamCount c = count_params(m);
+  Plan plan;
+  plan.dtype = DType::kFp16;  // no fp32 accumulation: the step makes an fp32 gradient copy
+  plan.zero_stage = 1;
+  plan.dp = 4;
+  auto items = buffer_memory(c, c.total, plan);
+  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 4.0 * c.total / 4);
+  plan.zero_stage = 3;
+  plan.offload_optimizer = plan.offload_param = OffloadDevice::kNvme;
+  items = buffer_memory(c, c.total, plan);
+  // 4 optimizer buffers of min(sub_group_size 1e9, Ψ/4 = 1.68e9) fp32 elements, plus 5 parameter
+  // buffers of max(buffer_size 1e8, largest module 131,072,000) fp16 elements.
+  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kSwapBuffers), 4 * 1e9 * 4 + 5 * 131'072'000.0 * 2);
+  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 0);
+}
+
+TEST(MemoryEstimate, FitNamesTheExceededMemory) {
+  auto cluster = profiles::hardware_preset("a100-40g");
+  cluster.gpus_per_node = 1;
+  Plan plan;
+  MemoryEstimate e = estimate_memory(preset("llama-2-13b"), cluster, plan);
+  FitCheck fit = check_fit(e, cluster);
+  EXPECT_FALSE(fit.fits);
+  EXPECT_EQ(fit.limit, "device");
+  EXPECT_LT(fit.device_headroom_bytes, 0);
+  cluster.cpu_memory_per_node_bytes = 1e9;
+  plan.zero_stage = 3;
+  plan.offload_optimizer = plan.offload_param = OffloadDevice::kCpu;
+  fit = check_fit(estimate_memory(preset("llama-2-13b"), cluster, plan), cluster);
+  EXPECT_EQ(fit.limit, "cpu");
+}
+
+TEST(MemoryEstimate, LargestMicroBatchIsTheEdge) {
+  auto cluster = profiles::hardware_preset("a100-80g");
+  const ModelSpec& m = preset("llama-3-8b");
+  ParamCount c = count_params(m);
+  Plan plan;
+  plan.zero_stage = 3;
+  plan.dp = 8;
+  plan.seq_len = 4096;
+  plan.checkpointing = Checkpointing::kFull;
+  std::int64_t mb = largest_micro_batch(m, c, cluster, plan);
+  ASSERT_GT(mb, 1);
+  plan.micro_batch = mb;
+  EXPECT_TRUE(check_fit(estimate_memory(m, c, cluster, plan), cluster).fits);
+  plan.micro_batch = mb + 1;
+  EXPECT_FALSE(check_fit(estimate_memory(m, c, cluster, plan), cluster).fits);
+  cluster.device_memory_bytes = 1e9;
+  EXPECT_EQ(largest_micro_batch(m, c, cluster, plan), 0);
+}
+
+TEST(EstimateTable, RowsPerDeviceKind) {
+  auto gpu = profiles::hardware_preset("h100-80g");
+  Plan base;
+  base.dp = 8;
+  auto rows = estimate_table(preset("llama-2-7b"), gpu, base);
+  ASSERT_EQ(rows.size(), 10u);
+  EXPECT_EQ(rows[9].plan.offload_param, OffloadDevice::kNvme);
+  for (const auto& r : rows) EXPECT_TRUE(r.problems.empty());
+  // More partitioning never needs more device memory here.
+  EXPECT_GT(rows[0].estimate.device_peak_bytes, rows[3].estimate.device_peak_bytes);
+  EXPECT_GT(rows[3].estimate.device_peak_bytes, rows[5].estimate.device_peak_bytes);
+  auto cpu = profiles::hardware_preset("cpu-only");
+  base.dp = 1;
+  EXPECT_EQ(estimate_table(preset("ds-tiny"), cpu, base).size(), 6u);
+}
+
+TEST(EstimateTable, StageConflictsMarkRowsOtherProblemsThrow) {
+  auto gpu = profiles::hardware_preset("h100-80g");
+  Plan base;
+  base.dp = 4;
+  base.pp = 2;
+  auto rows = estimate_table(preset("llama-2-7b"), gpu, base);
+  EXPECT_TRUE(rows[1].problems.empty());  // stage 1 works with pp
+  ASSERT_EQ(rows[3].problems.size(), 1u);
+  EXPECT_EQ(rows[3].problems[0], "ZeRO stage 2 cannot be combined with pipeline parallelism (pp=2); DeepSpeed's "
+                                 "pipeline engine supports stages 0 and 1");
+  base.pp = 1;
+  base.tp = 3;
+  base.dp = 1;
+  try {
+    estimate_table(preset("llama-2-7b"), gpu, base);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "plan: tp=3 does not divide num_attention_heads=32; tp=3 does not divide "
+                           "num_key_value_heads=32; tp=3 does not divide intermediate_size=11008; dp*tp*pp*sp = "
+                           "1*3*1*1 = 3 does not equal the 8 ranks of the cluster");
+  }
+}
+
+}  // namespace
+}  // namespace ds::estimators
