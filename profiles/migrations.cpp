@@ -2,6 +2,7 @@
 
 #include "common/build_info.hpp"
 #include "common/error.hpp"
+#include "profiles/profile_store.hpp"
 
 namespace ds::profiles {
 namespace {
@@ -24,7 +25,9 @@ std::vector<Migration> build_migrations() {
                   "INSERT INTO meta (key, value) VALUES"
                   " ('created_at', strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),"
                   " ('ds_version', " + sql_quote(build_info().version) + ");"});
-  // Append new entries below (version 2, 3, ...) with the issue that needs the table.
+  // 2: hardware profiles (issue 5): machines by fingerprint, profiles, measurements.
+  list.push_back({2, "profiles", profile_tables_sql()});
+  // Append new entries below (version 3, 4, ...) with the issue that needs the table.
   return list;
 }
 
