@@ -55,7 +55,7 @@ void run_memory(MemoryFlags f, bool json) {
   f.plan.stage = std::max(f.stage, 0);
   f.plan.seq_len = f.model.seq;
   f.plan.fused_attention = !f.unfused_attention;
-  Plan plan = f.config.empty() ? resolve_plan(f.plan, model, cluster.world_size())
+  Plan plan = f.config.empty() ? resolve_plan(f.plan, model, cluster)
                                 : plan_from_config(configs::load_config(f.config), model, cluster.world_size(), f.config);
   if (f.stage < 0 && !f.one_plan && f.config.empty()) {
     auto rows = estimate_table(model, cluster, plan);

@@ -44,7 +44,8 @@ profiles::ClusterSpec resolve_cluster(const ClusterOptions& o) {
   return profiles::apply_overrides(profiles::hardware_preset(o.gpu, "--gpu"), overrides);
 }
 
-Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, int world) {
+Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, const profiles::ClusterSpec& cluster) {
+  const int world = cluster.world_size();
   Plan p;
   p.zero_stage = o.stage;
   p.offload_optimizer = parse_offload(o.offload_optimizer, "--offload-optimizer");
@@ -61,7 +62,8 @@ Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, int world) {
   // Fill the cluster with data parallelism unless told otherwise.
   p.dp = o.dp > 0 ? o.dp : std::max(1, world / std::max(1, o.tp * o.pp * o.sp));
   p.sequence_parallel = o.sequence_parallel;
-  p.fused_attention = o.fused_attention;
+  // The engine's CPU path materialises the attention scores (no fused kernel in LibTorch 1.13).
+  p.fused_attention = o.fused_attention && cluster.device == profiles::DeviceKind::kGpu;
   p.reduce_bucket_size = elements_or(o.reduce_bucket_size, "--reduce-bucket-size", p.reduce_bucket_size);
   p.allgather_bucket_size = elements_or(o.allgather_bucket_size, "--allgather-bucket-size", p.allgather_bucket_size);
   p.stage3_prefetch_bucket_size =

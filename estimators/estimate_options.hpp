@@ -49,7 +49,7 @@ struct PlanOptions {
   int dp = 0;                              ///< 0: world / (tp * pp * sp)
   int tp = 1, pp = 1, sp = 1;
   bool sequence_parallel = false;
-  bool fused_attention = true;
+  bool fused_attention = true;             ///< on a CPU cluster always false (LibTorch 1.13 has no fused CPU attention)
   std::string reduce_bucket_size;          ///< elements, e.g. "5e8"; empty: DeepSpeed's default
   std::string allgather_bucket_size;
   std::string prefetch_bucket_size;
@@ -58,7 +58,7 @@ struct PlanOptions {
   std::string overlap_comm = "auto";       ///< true | false | auto (stage 3 only)
 };
 
-/// Builds the Plan (parse errors name the CLI flag); it is not validated here.
-Plan resolve_plan(const PlanOptions& options, const ModelSpec& model, int world);
+/// Builds the Plan for `cluster` (parse errors name the CLI flag); it is not validated here.
+Plan resolve_plan(const PlanOptions& options, const ModelSpec& model, const profiles::ClusterSpec& cluster);
 
 }  // namespace ds::estimators

@@ -33,7 +33,7 @@ py::object memory(const std::string& model, const ClusterOptions& cluster_option
   ModelSpec spec = resolve_model(model_options);
   profiles::ClusterSpec cluster = resolve_cluster(cluster_options);
   plan_options.stage = stage.value_or(0);
-  Plan plan = resolve_plan(plan_options, spec, cluster.world_size());
+  Plan plan = resolve_plan(plan_options, spec, cluster);
   if (!stage) return to_python(table_json(spec, cluster, plan, estimate_table(spec, cluster, plan)));
   MemoryEstimate est = estimate_memory(spec, cluster, plan);
   return to_python(breakdown_json(spec, cluster, plan, est, check_fit(est, cluster),

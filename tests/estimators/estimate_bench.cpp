@@ -36,6 +36,6 @@ void BM_WholeProcess405b(benchmark::State& state) {
     if (std::system(cmd.c_str()) != 0) state.SkipWithError("ds estimate memory failed");
   }
 }
-BENCHMARK(BM_WholeProcess405b)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_WholeProcess405b)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace

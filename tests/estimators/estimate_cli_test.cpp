@@ -103,11 +103,12 @@ TEST(EstimateCli, OnePlanBreakdown) {
 }
 
 TEST(EstimateCli, CpuOnlyRun) {
-  DsRun r = run_ds("--json estimate memory --model ds-tiny --gpu cpu-only --dtype fp32 --plan --no-fused-attention");
+  DsRun r = run_ds("--json estimate memory --model ds-tiny --gpu cpu-only --dtype fp32 --plan");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["cluster"]["device"], "cpu");
   EXPECT_EQ(j["plan"]["seq_len"], 128);  // the model's maximum
+  EXPECT_FALSE(j["plan"]["fused_attention"].get<bool>());  // no fused attention on the CPU
   EXPECT_EQ(j["estimate"]["by_category"]["device"]["runtime"], 256.0 * 1024 * 1024);
 }
 
