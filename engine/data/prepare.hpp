@@ -9,7 +9,7 @@
 namespace ds::engine::data {
 
 /// Text that ships with every Debian system: the license texts of the `base-files` package
-/// (Essential: yes, so it cannot be missing), about 270 kB of English prose. The quickstart
+/// (Essential: yes, so it cannot be missing), 232 KiB of English prose. The quickstart
 /// prepares its training data from this directory; no download is needed.
 inline constexpr const char* kDebianSampleCorpus = "/usr/share/common-licenses";
 
