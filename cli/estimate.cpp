@@ -106,8 +106,9 @@ void register_memory(CLI::App& estimate, GlobalOptions& global) {
   auto* sub = estimate.add_subcommand("memory", "Peak memory per GPU, per node's CPU and NVMe, by ZeRO stage and offload");
   add_model_flags(sub, f->model);
   ClusterOptions& c = f->cluster;
-  sub->add_option("--gpu", c.gpu, "Hardware preset: h100-80g, h200, a100-80g, a100-40g, l40s, cpu-only")
-      ->capture_default_str();
+  auto* gpu = sub->add_option("--gpu", c.gpu, "Hardware preset: h100-80g, h200, a100-80g, a100-40g, l40s, cpu-only")
+                  ->capture_default_str();
+  sub->add_option("--profile", c.profile, "A stored `ds profile` (id or 'latest') instead of a preset")->excludes(gpu);
   sub->add_option("--nodes", c.nodes, "Nodes (default 1)");
   sub->add_option("--gpus-per-node", c.gpus_per_node, "Devices per node (default: the preset's)");
   sub->add_option("--gpu-mem", c.gpu_mem, "Override device memory, e.g. 80GB or 80GiB");
@@ -117,7 +118,10 @@ void register_memory(CLI::App& estimate, GlobalOptions& global) {
   sub->add_flag("--deepspeed-formula", f->deepspeed_formula, "Print DeepSpeed's model-states formulas instead");
   sub->add_option("--additional-buffer-factor", f->buffer_factor, "DeepSpeed formula buffer factor")
       ->capture_default_str();
-  sub->callback([f, &global] { run_memory(*f, global.json); });
+  sub->callback([f, &global] {
+    f->cluster.db_path = global.db_path;
+    run_memory(*f, global.json);
+  });
 }
 
 void register_params(CLI::App& estimate, GlobalOptions& global) {

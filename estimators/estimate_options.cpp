@@ -5,6 +5,8 @@
 #include "common/error.hpp"
 #include "common/units.hpp"
 #include "profiles/hardware_presets.hpp"
+#include "profiles/profile_facts.hpp"
+#include "profiles/store.hpp"
 
 namespace ds::estimators {
 namespace {
@@ -41,7 +43,11 @@ profiles::ClusterSpec resolve_cluster(const ClusterOptions& o) {
   if (!o.gpu_mem.empty()) overrides.device_memory_bytes = parse_bytes(o.gpu_mem, "--gpu-mem");
   if (!o.cpu_mem.empty()) overrides.cpu_memory_per_node_bytes = parse_bytes(o.cpu_mem, "--cpu-mem");
   if (!o.nvme.empty()) overrides.nvme_bytes_per_node = parse_bytes(o.nvme, "--nvme");
-  return profiles::apply_overrides(profiles::hardware_preset(o.gpu, "--gpu"), overrides);
+  if (o.profile.empty()) return profiles::apply_overrides(profiles::hardware_preset(o.gpu, "--gpu"), overrides);
+  // Measured rates and memory of a stored profile (possibly imported from the GPU node).
+  profiles::Store store(profiles::resolve_db_path(o.db_path));
+  profiles::ProfileFacts facts = profiles::facts_from_profile(profiles::load_profile(store, o.profile));
+  return profiles::apply_overrides(profiles::cluster_from_profile(facts), overrides);
 }
 
 Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, const profiles::ClusterSpec& cluster) {

@@ -31,6 +31,8 @@ struct ClusterOptions {
   std::string gpu_mem;           ///< e.g. "80GB"; empty: the preset's
   std::string cpu_mem;           ///< per node
   std::string nvme;              ///< per node
+  std::string profile;           ///< stored `ds profile` id or "latest"; replaces the preset
+  std::string db_path;           ///< database holding the profile; empty: the default
 };
 
 profiles::ClusterSpec resolve_cluster(const ClusterOptions& options);
