@@ -55,7 +55,8 @@ void register_env(CLI::App& app, GlobalOptions& global) {
     engine::EnvOptions options;
     options.db_path = global.db_path;
     const auto report = engine::env_report(options);
-    const std::string text = global.json ? engine::to_json(report).dump(2) + "\n" : render(report);
+    std::string text = global.json ? engine::to_json(report).dump(2) + "\n" : render(report);
+    if (!global.json && global.verbose > 0) text += "\nLibTorch build configuration:\n" + report.torch_build_config;
     std::fwrite(text.data(), 1, text.size(), stdout);
   });
 }

@@ -27,21 +27,19 @@ void exec_sql(sqlite3* db, std::string_view sql) {
   }
 }
 
-bool has_table(sqlite3* db, const char* name) {
-  Statement st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-  st.bind(1, name);
-  return st.step();
-}
-
 // Highest applied migration; 0 for a new file. A file holding tables but no migration record
 // was not made by ds: refuse it rather than add our tables to someone else's database.
 int read_schema_version(sqlite3* db) {
-  if (!has_table(db, "schema_migrations")) {
-    Statement count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-    count.step();
-    if (count.get_int(0) > 0) {
+  // One statement, so both counts come from one snapshot: another process may be committing
+  // the first migration right now (two statements could see "no record" and then its tables).
+  Statement tables(db,
+                   "SELECT count(*) FILTER (WHERE name = 'schema_migrations'), count(*)"
+                   " FROM sqlite_master WHERE type = 'table'");
+  tables.step();
+  if (tables.get_int(0) == 0) {
+    if (tables.get_int(1) > 0) {
       throw RuntimeError(format_error(detail::db_label(db), "a SQLite database that ds did not create",
-                                      std::to_string(count.get_int(0)) + " foreign tables",
+                                      std::to_string(tables.get_int(1)) + " foreign tables",
                                       "a ds database or a new file", "pass --db with another path"));
     }
     return 0;

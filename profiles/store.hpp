@@ -124,7 +124,8 @@ struct StoreOptions {
 /// One Store per thread (a connection is not shared); any number of processes may open the same
 /// file. Every write goes through transaction(), which takes the write lock up front
 /// (BEGIN IMMEDIATE) and retries with backoff on SQLITE_BUSY, so concurrent writers neither lose
-/// rows nor fail with "database is locked".
+/// rows nor fail with "database is locked". A read statement stepped but not finished pins an
+/// old snapshot of the file: finish, reset or drop it before writing through the same Store.
 class Store {
  public:
   /// Opens (creating if needed) `path` and applies pending migrations in one transaction.

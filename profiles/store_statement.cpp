@@ -18,6 +18,13 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view sql, const char* m
   const std::string where = db_label(db);
   std::string got = message ? message : (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   const int primary = rc & 0xff;
+  if (rc == SQLITE_BUSY_SNAPSHOT) {
+    // Every ds write starts with BEGIN IMMEDIATE, so a stale snapshot can only come from a read
+    // statement of this same connection left mid-way; waiting would never end.
+    throw RuntimeError(format_error(where, "cannot write while a read statement of this Store is still open", got,
+                                    "", "step it to the end, reset() it or let it go out of scope before "
+                                        "store.transaction(...)"));
+  }
   if (is_busy(rc)) {
     throw StoreBusyError(format_error(where, "the database is locked by another connection", got));
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
@@ -142,6 +143,28 @@ TEST(Store, WritesOutsideATransactionAreRefused) {
   EXPECT_EQ(store_testing::runtime_error_of([&] { store.prepare("DELETE FROM items"); }),
             ":memory:: write statement outside a transaction (got DELETE FROM items); "
             "hint: run it inside store.transaction([&](Transaction& tx) { ... })");
+}
+
+TEST(Store, WritingWithAReadStatementLeftOpenIsNamedNotWaitedOn) {
+  TempDir dir;
+  const auto file = dir.path / "ds.db";
+  auto options = with(two_steps());
+  options.max_busy_wait_ms = 60000;
+  Store a(file, options);
+  Store b(file, options);
+  auto open_read = a.prepare("SELECT name FROM items");
+  ASSERT_TRUE(open_read.step());  // `a` now holds a read snapshot
+  b.transaction([](Transaction& tx) { tx.exec("INSERT INTO items (name) VALUES ('b')"); });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(store_testing::runtime_error_of(
+                [&] { a.transaction([](Transaction& tx) { tx.exec("INSERT INTO items (name) VALUES ('a')"); }); }),
+            file.string() +
+                ": cannot write while a read statement of this Store is still open (got database is locked); "
+                "hint: step it to the end, reset() it or let it go out of scope before store.transaction(...)");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  open_read.reset();
+  a.transaction([](Transaction& tx) { tx.exec("INSERT INTO items (name) VALUES ('a')"); });
+  EXPECT_EQ(count_rows(a, "items"), 3);
 }
 
 TEST(Store, ADatabaseFromANewerDsIsRefusedWithBothVersions) {
