@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -89,21 +90,22 @@ void register_config(CLI::App& app, GlobalOptions&) {
   auto* sub = app.add_subcommand("config", "Check and convert DeepSpeed JSON / TOML configs");
   sub->require_subcommand(1);
 
-  static CheckOptions check;
+  // The options live as long as the callbacks that read them.
+  auto check = std::make_shared<CheckOptions>();
   auto* check_cmd = sub->add_subcommand("check", "Validate a config, resolve \"auto\" and print it as JSON");
-  check_cmd->add_option("file", check.file, "Config file (.json or .toml)")->required();
-  check_cmd->add_option("--world-size", check.world_size, "Ranks in the job (default 1)")->check(CLI::PositiveNumber);
-  check_cmd->add_option("--model", check.model, "Hugging Face config.json (or its folder) for \"auto\" buckets");
-  check_cmd->add_option("--hidden-size", check.hidden_size, "Model hidden size, instead of --model");
-  check_cmd->add_option("--steps", check.steps, "Run length for scheduler total_num_steps \"auto\" (default ds.steps)");
-  check_cmd->add_flag("--all", check.all_keys, "Print every key, defaults included");
-  check_cmd->callback([] { run_check(check); });
+  check_cmd->add_option("file", check->file, "Config file (.json or .toml)")->required();
+  check_cmd->add_option("--world-size", check->world_size, "Ranks in the job (default 1)")->check(CLI::PositiveNumber);
+  check_cmd->add_option("--model", check->model, "Hugging Face config.json (or its folder) for \"auto\" buckets");
+  check_cmd->add_option("--hidden-size", check->hidden_size, "Model hidden size, instead of --model");
+  check_cmd->add_option("--steps", check->steps, "Run length for scheduler total_num_steps \"auto\" (default ds.steps)");
+  check_cmd->add_flag("--all", check->all_keys, "Print every key, defaults included");
+  check_cmd->callback([check] { run_check(*check); });
 
-  static ConvertOptions convert;
+  auto convert = std::make_shared<ConvertOptions>();
   auto* convert_cmd = sub->add_subcommand("convert", "Convert between DeepSpeed JSON and TOML (by extension), losslessly");
-  convert_cmd->add_option("input", convert.input, "Config to read (.json or .toml)")->required();
-  convert_cmd->add_option("output", convert.output, "Config to write (.json or .toml), atomically")->required();
-  convert_cmd->callback([] { run_convert(convert); });
+  convert_cmd->add_option("input", convert->input, "Config to read (.json or .toml)")->required();
+  convert_cmd->add_option("output", convert->output, "Config to write (.json or .toml), atomically")->required();
+  convert_cmd->callback([convert] { run_convert(*convert); });
 }
 
 }  // namespace ds::cli

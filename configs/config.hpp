@@ -345,8 +345,9 @@ struct Config {
   FlopsProfilerConfig flops_profiler;
   DsSection ds;
 
-  /// DeepSpeed sections ds reads but does not act on ("tensorboard", "wandb", "amp", "elasticity",
-  /// "autotuning", ...), kept verbatim as JSON text so conversion loses nothing.
+  /// DeepSpeed keys ds reads but does not act on ("tensorboard", "wandb", "amp", "elasticity",
+  /// "zero_optimization.leaf_module", ...; docs/config.md lists them), keyed by dotted path, each
+  /// value kept as compact JSON text with sorted keys so conversion loses nothing.
   std::map<std::string, std::string> passthrough;
 
   Provenance provenance;

@@ -32,7 +32,7 @@ class DuplicateKeyCheck {
         open_.push_back({});
         break;
       case Event::array_start:
-        open_.push_back({{}, "[]", true});
+        open_.push_back({{}, "", true});
         break;
       case Event::object_end:
       case Event::array_end:
@@ -58,9 +58,12 @@ class DuplicateKeyCheck {
   void on_key(const std::string& key) {
     if (open_.empty()) return;
     Level& level = open_.back();
-    std::string path;
-    for (std::size_t i = 0; i + 1 < open_.size(); ++i) path += open_[i].current + (open_[i].array ? "" : ".");
-    path += key;
+    std::string path;  // e.g. "wandb.tags[].name"
+    for (std::size_t i = 0; i + 1 < open_.size(); ++i) {
+      if (open_[i].array) path += "[]";
+      else path += (path.empty() ? "" : ".") + open_[i].current;
+    }
+    path += (path.empty() ? "" : ".") + key;
     if (std::find(level.keys.begin(), level.keys.end(), key) != level.keys.end()) {
       throw ConfigError(format_error(source_ + ": " + path, "duplicate key", "", "each key once",
                                      "DeepSpeed rejects duplicate keys too; keep the one you mean"));
@@ -96,6 +99,10 @@ Config parse_config_json(std::string_view text, std::string_view source_name) {
     doc = Document::parse(text.begin(), text.end(), DuplicateKeyCheck(source.name), true, true);
   } catch (const nlohmann::json::parse_error& e) {
     rethrow_syntax_error(e, text, source.name);
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range 406: a number too large for a double
+    std::string what = e.what();
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw ConfigError(source.name + ": invalid JSON: " + what);
   }
   detail::normalize_legacy_keys(doc, source);
   return detail::read_document(doc, source);

@@ -1,5 +1,6 @@
 // TOML -> Config: the same keys as DeepSpeed JSON, sections as tables. The TOML tree is converted
 // to the JSON document the schema walk reads, recording each key's line for located errors.
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -37,7 +38,14 @@ Document convert(const toml::node& node, const std::string& path, SourceInfo& so
     }
     case toml::node_type::string: return node.as_string()->get();
     case toml::node_type::integer: return node.as_integer()->get();
-    case toml::node_type::floating_point: return node.as_floating_point()->get();
+    case toml::node_type::floating_point: {
+      const double value = node.as_floating_point()->get();
+      if (!std::isfinite(value)) {  // JSON, and so DeepSpeed, has no inf or nan
+        throw ConfigError(format_error(detail::where(source, path), "not a finite number",
+                                       std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf"), "a finite number"));
+      }
+      return value;
+    }
     case toml::node_type::boolean: return node.as_boolean()->get();
     default: {
       std::ostringstream text;

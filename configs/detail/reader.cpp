@@ -32,6 +32,27 @@ std::optional<std::int64_t> integral_value(const Document& j) {
   return static_cast<std::int64_t>(x);
 }
 
+// A kept-verbatim value in the form both formats can hold: TOML has no null (null means "the
+// default" anyway, so it is dropped, in arrays too) and no integer above INT64_MAX (kept as a float).
+Document portable(const Document& value) {
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t{INT64_MAX}) return value.get<double>();
+  if (value.is_object()) {
+    Document out = Document::object();
+    for (const auto& [key, element] : value.items()) {
+      if (!element.is_null()) out[key] = portable(element);
+    }
+    return out;
+  }
+  if (value.is_array()) {
+    Document out = Document::array();
+    for (const auto& element : value) {
+      if (!element.is_null()) out.push_back(portable(element));
+    }
+    return out;
+  }
+  return value;
+}
+
 }  // namespace
 
 std::string join_path(const std::string& section, std::string_view key) {
@@ -61,11 +82,11 @@ void Reader::passthrough(std::span<const std::string_view> keys) {
   for (auto key : keys) {
     known_.emplace_back(key);
     auto it = object_.find(std::string(key));
-    if (it == object_.end()) continue;
+    if (it == object_.end() || it->is_null()) continue;
     const std::string path = join_path(path_, key);
     // Sorted keys (nlohmann::json, not ordered_json): the same value read from JSON or from TOML
     // (whose tables are sorted) must compare equal.
-    root_.passthrough[path] = nlohmann::json(*it).dump();
+    root_.passthrough[path] = nlohmann::json(portable(*it)).dump();
     root_.provenance.set_keys.insert(path);
     log::warn(where(source_, path), ": DeepSpeed key that ds does not use; kept as written");
   }

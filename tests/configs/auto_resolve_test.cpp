@@ -26,7 +26,7 @@ std::string error_of(const Config& config, const AutoContext& context) {
   return "no error";
 }
 
-TEST(AutoResolve, HfTrainerExampleWithDefaults) {
+TEST(ConfigAutoResolve, HfTrainerExampleWithDefaults) {
   AutoContext context;
   context.hidden_size = 4096;
   context.dp_size = 8;
@@ -57,7 +57,7 @@ TEST(AutoResolve, HfTrainerExampleWithDefaults) {
   EXPECT_EQ(config.zero_optimization.stage3_param_persistence_threshold, 40960);
 }
 
-TEST(AutoResolve, ResolvedValuesAreWrittenInsteadOfAuto) {
+TEST(ConfigAutoResolve, ResolvedValuesAreWrittenInsteadOfAuto) {
   AutoContext context;
   context.hidden_size = 1024;
   context.total_steps = 10;
@@ -66,7 +66,7 @@ TEST(AutoResolve, ResolvedValuesAreWrittenInsteadOfAuto) {
   EXPECT_NE(json.find("\"reduce_bucket_size\": 1048576"), std::string::npos) << json;
 }
 
-TEST(AutoResolve, ContextOverridesTrainerDefaults) {
+TEST(ConfigAutoResolve, ContextOverridesTrainerDefaults) {
   AutoContext context;
   context.hidden_size = 768;
   context.dp_size = 2;
@@ -88,7 +88,7 @@ TEST(AutoResolve, ContextOverridesTrainerDefaults) {
   EXPECT_FALSE(config.fp16.enabled);
 }
 
-TEST(AutoResolve, FixedTrainBatchSizeKeepsItsMeaning) {
+TEST(ConfigAutoResolve, FixedTrainBatchSizeKeepsItsMeaning) {
   const Config input = parse_config_json(
       R"({"train_batch_size": 256, "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": 4})");
   AutoContext context;
@@ -101,14 +101,14 @@ TEST(AutoResolve, FixedTrainBatchSizeKeepsItsMeaning) {
   EXPECT_EQ(gas_auto.gradient_accumulation_steps, 16);
 }
 
-TEST(AutoResolve, BatchRuleViolationAfterResolution) {
+TEST(ConfigAutoResolve, BatchRuleViolationAfterResolution) {
   const Config input = parse_config_json(R"({"train_batch_size": 100, "train_micro_batch_size_per_gpu": "auto"})");
   AutoContext context;
   context.dp_size = 8;  // micro = per_device (8); accumulation derived 100 / 64 = 1 -> 64 != 100
   EXPECT_NE(error_of(input, context).find("batch sizes disagree"), std::string::npos);
 }
 
-TEST(AutoResolve, DtypeFollowsExplicitPrecisionSection) {
+TEST(ConfigAutoResolve, DtypeFollowsExplicitPrecisionSection) {
   const Config input = parse_config_json(R"({"bf16": {"enabled": true}, "fp16": {"enabled": "auto"}})");
   const Config config = resolve_auto(input, AutoContext{});
   EXPECT_FALSE(config.fp16.enabled);
@@ -118,7 +118,7 @@ TEST(AutoResolve, DtypeFollowsExplicitPrecisionSection) {
   EXPECT_TRUE(from_ds.fp16.enabled);
 }
 
-TEST(AutoResolve, MissingHiddenSizeNamesTheKeys) {
+TEST(ConfigAutoResolve, MissingHiddenSizeNamesTheKeys) {
   AutoContext context;
   context.total_steps = 5;
   EXPECT_EQ(error_of(hf_example(), context),
@@ -127,7 +127,7 @@ TEST(AutoResolve, MissingHiddenSizeNamesTheKeys) {
             "model; hint: pass --model (a preset or a config.json), set ds.model, or write numbers");
 }
 
-TEST(AutoResolve, MissingRunLength) {
+TEST(ConfigAutoResolve, MissingRunLength) {
   AutoContext context;
   context.hidden_size = 64;
   context.source_name = "hf.json";
@@ -136,7 +136,7 @@ TEST(AutoResolve, MissingRunLength) {
             "hint: set ds.steps (or write the number here)");
 }
 
-TEST(AutoResolve, PipelineStagesAuto) {
+TEST(ConfigAutoResolve, PipelineStagesAuto) {
   const Config input = parse_config_json(R"({"pipeline": {"stages": "auto"}})");
   EXPECT_TRUE(input.is_auto("pipeline.stages"));
   EXPECT_EQ(resolve_auto(input, AutoContext{}).pipeline.stages, 1);
@@ -145,7 +145,7 @@ TEST(AutoResolve, PipelineStagesAuto) {
   EXPECT_EQ(resolve_auto(input, four).pipeline.stages, 4);
 }
 
-TEST(AutoResolve, ConfigWithoutAutoIsUnchanged) {
+TEST(ConfigAutoResolve, ConfigWithoutAutoIsUnchanged) {
   const Config input = load_config(fs::path(DS_SOURCE_DIR) / "configs/examples/zero2_bf16.json");
   EXPECT_EQ(resolve_auto(input, AutoContext{}), input);
 }

@@ -39,14 +39,14 @@ const RuleCase kCases[] = {
     {"single_rank", 16, 16, std::nullopt, 1, {16, 16, 1}},
 };
 
-class BatchRuleTest : public ::testing::TestWithParam<RuleCase> {};
+class ConfigBatchRuleTest : public ::testing::TestWithParam<RuleCase> {};
 
-TEST_P(BatchRuleTest, ResolvesLikeDeepSpeed) {
+TEST_P(ConfigBatchRuleTest, ResolvesLikeDeepSpeed) {
   const RuleCase& c = GetParam();
   EXPECT_EQ(resolve_batch(batch(c.tbs, c.micro, c.gas), c.dp), c.expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Rule, BatchRuleTest, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Rule, ConfigBatchRuleTest, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
 std::string error_of(const Config& config, int dp) {
@@ -58,7 +58,7 @@ std::string error_of(const Config& config, int dp) {
   return "no error";
 }
 
-TEST(BatchRule, InconsistentNumbersShowTheRule) {
+TEST(ConfigBatchRule, InconsistentNumbersShowTheRule) {
   EXPECT_EQ(error_of(batch(32, 4, 2), 2),
             "run.json: train_batch_size: batch sizes disagree (got train_batch_size=32, "
             "train_micro_batch_size_per_gpu=4, gradient_accumulation_steps=2, data-parallel size=2); expected "
@@ -66,7 +66,7 @@ TEST(BatchRule, InconsistentNumbersShowTheRule) {
             "4 * 2 * 2 = 16; hint: give two of the three and ds derives the third");
 }
 
-TEST(BatchRule, DerivedValueThatRoundsDownIsNamed) {
+TEST(ConfigBatchRule, DerivedValueThatRoundsDownIsNamed) {
   // DeepSpeed: gas = 30 // 4 // 2 = 3, then 30 != 4 * 3 * 2.
   EXPECT_EQ(error_of(batch(30, 4, std::nullopt), 2),
             "run.json: train_batch_size: batch sizes disagree (got train_batch_size=30, "
@@ -76,31 +76,31 @@ TEST(BatchRule, DerivedValueThatRoundsDownIsNamed) {
             "sizes that divide evenly");
 }
 
-TEST(BatchRule, DerivedZeroIsAnError) {
+TEST(ConfigBatchRule, DerivedZeroIsAnError) {
   EXPECT_NE(error_of(batch(4, std::nullopt, std::nullopt), 8).find("train_micro_batch_size_per_gpu=0"),
             std::string::npos);
 }
 
-TEST(BatchRule, NothingGiven) {
+TEST(ConfigBatchRule, NothingGiven) {
   EXPECT_EQ(error_of(batch(std::nullopt, std::nullopt, 4), 1),
             "run.json: train_batch_size: no batch size given; expected train_batch_size or "
             "train_micro_batch_size_per_gpu (or both); hint: DeepSpeed needs one of them too; with only one, "
             "accumulation is 1");
 }
 
-TEST(BatchRule, BadDataParallelSize) {
+TEST(ConfigBatchRule, BadDataParallelSize) {
   EXPECT_EQ(error_of(batch(8, std::nullopt, std::nullopt), 0),
             "run.json: data-parallel size must be positive (got 0); expected an integer >= 1");
 }
 
-TEST(BatchRule, AutoMustBeResolvedFirst) {
+TEST(ConfigBatchRule, AutoMustBeResolvedFirst) {
   const Config config = parse_config_json(R"({"train_batch_size": "auto", "train_micro_batch_size_per_gpu": 2})");
   EXPECT_EQ(error_of(config, 1),
             "run.json: train_batch_size: still \"auto\"; expected a number; hint: resolve \"auto\" first "
             "(resolve_auto; `ds config check` does it)");
 }
 
-TEST(BatchRule, WithResolvedBatchMarksTheKeysSet) {
+TEST(ConfigBatchRule, WithResolvedBatchMarksTheKeysSet) {
   const Config config = with_resolved_batch(batch(std::nullopt, 2, 4), 4);
   EXPECT_EQ(config.train_batch_size, 32);
   EXPECT_TRUE(config.is_set("train_batch_size"));

@@ -107,9 +107,9 @@ const BadInput kBadInputs[] = {
     {"toml_section_not_table", true, "fp16 = 1\n", "bad.toml:1: fp16: wrong type (got 1); expected a table"},
 };
 
-class BadInputTest : public ::testing::TestWithParam<BadInput> {};
+class ConfigBadInputTest : public ::testing::TestWithParam<BadInput> {};
 
-TEST_P(BadInputTest, GivesExactMessage) {
+TEST_P(ConfigBadInputTest, GivesExactMessage) {
   const BadInput& b = GetParam();
   try {
     if (b.toml) parse_config_toml(b.text, "bad.toml");
@@ -121,10 +121,10 @@ TEST_P(BadInputTest, GivesExactMessage) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, BadInputTest, ::testing::ValuesIn(kBadInputs),
+INSTANTIATE_TEST_SUITE_P(Table, ConfigBadInputTest, ::testing::ValuesIn(kBadInputs),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(BadInput, DeepNestingIsAnErrorNotACrash) {
+TEST(ConfigBadInput, DeepNestingIsAnErrorNotACrash) {
   std::string text = "{\"tensorboard\": " + std::string(200, '[') + std::string(200, ']') + "}";
   EXPECT_THROW(parse_config_json(text, "deep.json"), ConfigError);
 }
