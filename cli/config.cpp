@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 #include "configs/auto_resolve.hpp"
 #include "configs/batch.hpp"
 #include "configs/config_io.hpp"
+#include "estimators/model_spec.hpp"
 
 namespace ds::cli {
 namespace {
@@ -21,7 +21,7 @@ namespace {
 struct CheckOptions {
   std::string file;
   int world_size = 1;                      ///< ranks in the job (data-parallel size = world / (pp * tp))
-  std::string model;                       ///< HF config.json (or its folder); default ds.model
+  std::string model;                       ///< preset, HF config.json or its folder; default ds.model
   std::optional<std::int64_t> hidden_size;  ///< instead of a model
   std::optional<std::int64_t> steps;        ///< run length for total_num_steps "auto"
   bool all_keys = false;                    ///< print every key, defaults included
@@ -32,18 +32,14 @@ struct ConvertOptions {
   std::string output;
 };
 
-// The hidden size "auto" needs: --hidden-size, else the model's config.json.
+// The hidden size "auto" needs: --hidden-size, else the model (--model or ds.model: a preset name,
+// a Hugging Face config.json or a folder holding one).
 std::optional<std::int64_t> hidden_size_of(const CheckOptions& options, const configs::Config& config) {
   if (options.hidden_size) return options.hidden_size;
-  const std::string model = options.model.empty() ? config.ds.model : options.model;
+  const bool from_flag = !options.model.empty();
+  const std::string model = from_flag ? options.model : config.ds.model;
   if (model.empty()) return std::nullopt;
-  std::filesystem::path path = model;
-  if (std::filesystem::is_directory(path)) path /= "config.json";
-  if (!std::filesystem::exists(path)) {
-    throw UsageError(format_error("--model", "not a Hugging Face config.json or a folder with one", "\"" + model + "\"",
-                                  "a path", "or pass --hidden-size N"));
-  }
-  return configs::hidden_size_from_hf_config(path);
+  return estimators::load_model_spec(model, from_flag ? "--model" : options.file + ": ds.model").hidden;
 }
 
 // DeepSpeed's batch world size is the data-parallel one: ranks divided by pipeline and tensor degrees.
@@ -95,7 +91,7 @@ void register_config(CLI::App& app, GlobalOptions&) {
   auto* check_cmd = sub->add_subcommand("check", "Validate a config, resolve \"auto\" and print it as JSON");
   check_cmd->add_option("file", check->file, "Config file (.json or .toml)")->required();
   check_cmd->add_option("--world-size", check->world_size, "Ranks in the job (default 1)")->check(CLI::PositiveNumber);
-  check_cmd->add_option("--model", check->model, "Hugging Face config.json (or its folder) for \"auto\" buckets");
+  check_cmd->add_option("--model", check->model, "Model for \"auto\" buckets: a preset, a config.json or its folder (default ds.model)");
   check_cmd->add_option("--hidden-size", check->hidden_size, "Model hidden size, instead of --model");
   check_cmd->add_option("--steps", check->steps, "Run length for scheduler total_num_steps \"auto\" (default ds.steps)");
   check_cmd->add_flag("--all", check->all_keys, "Print every key, defaults included");

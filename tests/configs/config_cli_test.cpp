@@ -72,7 +72,8 @@ TEST_F(ConfigCli, CheckPrintsTheResolvedConfig) {
 }
 
 TEST_F(ConfigCli, CheckResolvesAutoFromAModelConfig) {
-  const fs::path model = write("config.json", R"({"model_type": "gpt2", "n_embd": 768})");
+  const fs::path model = write("config.json", R"({"model_type": "gpt2", "n_embd": 768, "n_layer": 12, "n_head": 12,
+                                                   "n_positions": 1024, "vocab_size": 50257})");
   const Result r = ds("config check " + example("hf_trainer_auto.toml") + " --world-size 2 --steps 300 --model " +
                       model.string());
   ASSERT_EQ(r.code, 0) << r.err;
@@ -83,6 +84,20 @@ TEST_F(ConfigCli, CheckResolvesAutoFromAModelConfig) {
   EXPECT_EQ(j["zero_optimization"]["stage3_param_persistence_threshold"], 7680);
   EXPECT_EQ(j["scheduler"]["params"]["total_num_steps"], 300);
   EXPECT_EQ(r.out.find("\"auto\""), std::string::npos);
+}
+
+TEST_F(ConfigCli, CheckTakesTheModelFromAPresetOrDsModel) {
+  const Result flag = ds("config check " + example("hf_trainer_auto.json") + " --steps 10 --model gpt2");
+  ASSERT_EQ(flag.code, 0) << flag.err;
+  EXPECT_EQ(nlohmann::json::parse(flag.out)["zero_optimization"]["reduce_bucket_size"], 768 * 768);  // gpt2: n_embd 768
+  const fs::path cfg = write("preset.json", R"({"train_micro_batch_size_per_gpu": 1,
+      "zero_optimization": {"stage": 3, "reduce_bucket_size": "auto"}, "ds": {"model": "gpt2"}})");
+  const Result from_ds = ds("config check " + cfg.string());
+  ASSERT_EQ(from_ds.code, 0) << from_ds.err;
+  EXPECT_EQ(nlohmann::json::parse(from_ds.out)["zero_optimization"]["reduce_bucket_size"], 768 * 768);
+  const Result unknown = ds("config check " + example("hf_trainer_auto.json") + " --steps 10 --model gpt7");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("--model"), std::string::npos) << unknown.err;
 }
 
 TEST_F(ConfigCli, CheckDividesTheWorldByPipelineAndTensorParallel) {
