@@ -1,32 +1,22 @@
 #include "engine/data/prepare.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <tuple>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "tests/engine/train_test_util.hpp"
+#include "tests/support/run_ds.hpp"
 
 namespace ds::engine::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// Runs the ds binary with `args`; returns its exit status and stdout + stderr.
-std::pair<int, std::string> run_ds(const std::string& args) {
-  std::string cmd = std::string(DS_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  std::string output;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using test::DsRun;
+using test::run_ds;
 
 class PrepareTest : public ::testing::Test {
  protected:
@@ -144,17 +134,17 @@ TEST_F(PrepareTest, DebianCorpusIsAlwaysThere) {
 TEST_F(PrepareTest, CliPreparesAndDescribesTokenFiles) {
   write_file_atomic(dir_ / "in" / "t.txt", std::string(1000, 'q'));
   const fs::path out = dir_ / "cli" / "train.bin";
-  auto [status, output] = run_ds("--json data prepare --input " + (dir_ / "in").string() + " --out " + out.string() +
-                                 " --val-fraction 0.1");
-  ASSERT_EQ(status, 0) << output;
-  auto j = nlohmann::json::parse(output);
+  DsRun r = run_ds("--json data prepare --input " + (dir_ / "in").string() + " --out " + out.string() +
+                   " --val-fraction 0.1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["train"]["tokens"], 900);
   EXPECT_EQ(j["val"]["tokens"], 100);
   EXPECT_EQ(j["val"]["path"], (dir_ / "cli" / "train.val.bin").string());
   EXPECT_EQ(j["dtype"], "uint16");
-  std::tie(status, output) = run_ds("--json data info " + out.string());
-  ASSERT_EQ(status, 0) << output;
-  auto info = nlohmann::json::parse(output);
+  r = run_ds("--json data info " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto info = nlohmann::json::parse(r.out);
   EXPECT_EQ(info["format"], "llm.c");
   EXPECT_EQ(info["tokens"], 900);
   EXPECT_EQ(info["tokenizer"], "byte");
@@ -162,11 +152,10 @@ TEST_F(PrepareTest, CliPreparesAndDescribesTokenFiles) {
 }
 
 TEST_F(PrepareTest, CliErrorsExitWithUsageCode) {
-  auto [status, output] =
-      run_ds("data prepare --input " + (dir_ / "missing").string() + " --out " + (dir_ / "x.bin").string());
-  EXPECT_EQ(status, 2) << output;
-  EXPECT_NE(output.find("ds: error: " + (dir_ / "missing").string() + ": input not found"), std::string::npos)
-      << output;
+  DsRun r = run_ds("data prepare --input " + (dir_ / "missing").string() + " --out " + (dir_ / "x.bin").string());
+  EXPECT_EQ(r.code, 2) << r.output();
+  EXPECT_NE(r.err.find("ds: error: " + (dir_ / "missing").string() + ": input not found"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -3,14 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/build_info.hpp"
 #include "profiles/store.hpp"
+#include "tests/support/run_ds.hpp"
 
 namespace ds::engine {
 namespace {
@@ -160,19 +158,12 @@ TEST(EnvReport, HasEverySectionWithPlausibleValues) {
   fs::remove_all(dir);
 }
 
-// The built `ds` binary, run through the shell; returns stdout.
-std::string run_ds(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " '" + std::string(DS_BINARY) + "' " + args + " 2>/dev/null";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (pipe && std::fgets(buffer.data(), buffer.size(), pipe.get())) out += buffer.data();
-  return out;
-}
+// stdout of the built `ds`.
+std::string ds_stdout(const std::string& args, const std::string& env = "") { return test::run_ds(args, env).out; }
 
 TEST(EnvCli, JsonIsOneObjectWithEverySection) {
   const auto dir = temp_dir("json");
-  const auto out = run_ds("--json env", "DS_HOME='" + dir.string() + "'");
+  const auto out = ds_stdout("--json env", "DS_HOME='" + dir.string() + "'");
   const auto json = nlohmann::json::parse(out);
   for (const char* key : {"ds", "libtorch", "cpu", "blas", "cuda", "communication", "io", "database"}) {
     EXPECT_TRUE(json["sections"].contains(key)) << key;
@@ -187,11 +178,11 @@ TEST(EnvCli, JsonIsOneObjectWithEverySection) {
 TEST(EnvCli, TheDbFlagIsShown) {
   const auto dir = temp_dir("flag");
   const auto db = (dir / "x.db").string();
-  const auto text = run_ds("--db '" + db + "' env");
+  const auto text = ds_stdout("--db '" + db + "' env");
   EXPECT_NE(text.find("Database"), std::string::npos) << text;
   EXPECT_NE(text.find(db), std::string::npos) << text;
   EXPECT_NE(text.find("from --db"), std::string::npos) << text;
-  const auto json = nlohmann::json::parse(run_ds("--db '" + db + "' --json env"));
+  const auto json = nlohmann::json::parse(ds_stdout("--db '" + db + "' --json env"));
   EXPECT_EQ(json["sections"]["database"]["path"]["value"], db);
   fs::remove_all(dir);
 }
@@ -202,7 +193,7 @@ TEST(EnvCli, ReferenceBlasIsAWarningWithTheFix) {
   if (!fs::exists(reference)) GTEST_SKIP() << "Debian's reference BLAS (libblas3) is not installed";
   const auto dir = temp_dir("refblas");
   fs::create_symlink(reference, dir / "libblas.so.3");
-  const auto out = run_ds("--json env", "LD_LIBRARY_PATH='" + dir.string() + "' DS_HOME='" + dir.string() + "'");
+  const auto out = ds_stdout("--json env", "LD_LIBRARY_PATH='" + dir.string() + "' DS_HOME='" + dir.string() + "'");
   const auto json = nlohmann::json::parse(out);
   const auto& in_use = json["sections"]["blas"]["in_use"];
   EXPECT_EQ(in_use["value"], "reference BLAS (netlib)");
@@ -211,7 +202,7 @@ TEST(EnvCli, ReferenceBlasIsAWarningWithTheFix) {
   bool listed = false;
   for (const auto& w : json["warnings"]) listed = listed || w.get<std::string>().rfind("BLAS: in use: ", 0) == 0;
   EXPECT_TRUE(listed) << json["warnings"].dump();
-  const auto text = run_ds("env", "LD_LIBRARY_PATH='" + dir.string() + "' DS_HOME='" + dir.string() + "'");
+  const auto text = ds_stdout("env", "LD_LIBRARY_PATH='" + dir.string() + "' DS_HOME='" + dir.string() + "'");
   EXPECT_NE(text.find("WARNING(S):"), std::string::npos) << text;
   fs::remove_all(dir);
 }

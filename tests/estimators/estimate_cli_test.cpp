@@ -1,41 +1,15 @@
 // End-to-end: runs the built `ds estimate ...` (DS_BINARY) and checks exit codes, text and JSON.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
+
+#include "tests/support/run_ds.hpp"
 
 namespace {
 
-struct DsRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-DsRun run_ds(const std::string& args) {
-  const auto err_path = std::filesystem::temp_directory_path() / ("ds_estimate_cli_" + std::to_string(::getpid()));
-  std::string cmd = std::string(DS_BINARY) + " " + args + " 2>" + err_path.string();
-  DsRun r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  std::filesystem::remove(err_path);
-  return r;
-}
+using ds::test::DsRun;
+using ds::test::run_ds;
 
 const std::string kData = std::string(DS_SOURCE_DIR) + "/tests/estimators/data/";
 
