@@ -120,6 +120,14 @@ MemoryEstimate estimate_memory(const ModelSpec& model, const profiles::ClusterSp
   return estimate_memory(model, count_params(model), cluster, plan);
 }
 
+double tensor_peak_bytes(const MemoryEstimate& estimate, Location where) {
+  std::vector<MemoryItem> tensors;
+  for (const MemoryItem& i : estimate.items) {
+    if (i.category != Category::kRuntime && i.category != Category::kFragmentation) tensors.push_back(i);
+  }
+  return peak_of(tensors, where);
+}
+
 FitCheck check_fit(const MemoryEstimate& est, const profiles::ClusterSpec& cluster) {
   FitCheck fit;
   fit.nvme_headroom_bytes = cluster.nvme_bytes_per_node - est.nvme_bytes_per_node;

@@ -65,6 +65,10 @@ struct MemoryEstimate {
   double total(Location l) const;
 };
 
+/// The peak of live tensor bytes at `where`: the peak without the runtime baseline and the
+/// allocator's fragmentation, i.e. what the engine's counting allocator measures on a CPU run.
+double tensor_peak_bytes(const MemoryEstimate& estimate, Location where = Location::kDevice);
+
 /// Whether an estimate fits the cluster, and by how much.
 struct FitCheck {
   bool fits = false;

@@ -62,6 +62,8 @@ TEST(MemoryEstimate, Llama7bZero2WorkedExample) {
   FitCheck fit = check_fit(e, cluster);
   EXPECT_TRUE(fit.fits);
   EXPECT_NEAR(fit.device_headroom_bytes, 81920 * kMiB - 51'528'317'312, 1);
+  // The tensor peak of the worked example: no runtime baseline, no fragmentation.
+  EXPECT_NEAR(tensor_peak_bytes(e), 47'796'323'840, 1);
 }
 
 TEST(MemoryEstimate, CpuOnlyRunHasNoCudaContext) {
