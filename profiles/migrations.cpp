@@ -3,6 +3,7 @@
 #include "common/build_info.hpp"
 #include "common/error.hpp"
 #include "profiles/profile_store.hpp"
+#include "profiles/trials.hpp"
 
 namespace ds::profiles {
 namespace {
@@ -27,7 +28,9 @@ std::vector<Migration> build_migrations() {
                   " ('ds_version', " + sql_quote(build_info().version) + ");"});
   // 2: hardware profiles (issue 5): machines by fingerprint, profiles, measurements.
   list.push_back({2, "profiles", profile_tables_sql()});
-  // Append new entries below (version 3, 4, ...) with the issue that needs the table.
+  // 3: one row per train/tune/bench run, predicted next to measured (issue 6).
+  list.push_back({3, "trials", trial_tables_sql()});
+  // Append new entries below (version 4, 5, ...) with the issue that needs the table.
   return list;
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <type_traits>
 
 #include "common/error.hpp"
 
@@ -25,15 +26,18 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-/// The message of the RuntimeError `f` throws; a test failure when it throws none.
-inline std::string runtime_error_of(const std::function<void()>& f) {
+/// The message of the `E` that `f` throws; a test failure when it throws none.
+template <typename E>
+std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const RuntimeError& e) {
+  } catch (const E& e) {
     return e.what();
   }
-  ADD_FAILURE() << "no RuntimeError thrown";
+  ADD_FAILURE() << "no " << (std::is_same_v<E, RuntimeError> ? "RuntimeError" : "error of the expected type") << " thrown";
   return "";
 }
+
+inline std::string runtime_error_of(const std::function<void()>& f) { return error_of<RuntimeError>(f); }
 
 }  // namespace ds::profiles::store_testing
