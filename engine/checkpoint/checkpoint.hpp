@@ -99,6 +99,10 @@ struct LoadOptions {
 /// UsageError naming the directory or file, with a hint, for missing or corrupt pieces.
 CheckpointState load_checkpoint(const std::filesystem::path& dir, const LoadOptions& options = {});
 
+/// metadata.json of one checkpoint directory DIR/<tag> (tag = its name), checked as
+/// load_checkpoint checks it, without reading the tensors. UsageError naming the file.
+Metadata read_metadata(const std::filesystem::path& checkpoint);
+
 /// The tag DIR/latest names, or nullopt when there is none.
 std::optional<std::string> latest_tag(const std::filesystem::path& dir);
 

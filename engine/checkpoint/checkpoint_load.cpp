@@ -106,6 +106,13 @@ std::string resolve_tag(const fs::path& dir, const LoadOptions& options) {
 
 }  // namespace
 
+Metadata read_metadata(const fs::path& checkpoint) {
+  fs::path p = fs::absolute(checkpoint).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  return parse_metadata(read_json_file(checkpoint / kMetadataFile, kIncomplete), checkpoint / kMetadataFile,
+                        p.filename().string());
+}
+
 std::optional<std::string> latest_tag(const fs::path& dir) {
   fs::path p = dir / kLatestFile;
   if (!fs::exists(p)) return std::nullopt;

@@ -37,6 +37,17 @@ std::map<std::string, torch::Tensor> weights_from_masters(const CheckpointState&
 
 }  // namespace
 
+CheckpointWeights checkpoint_weights(const CheckpointState& state, const std::string& where) {
+  std::map<std::string, torch::Tensor> masters = weights_from_masters(state, where);
+  CheckpointWeights out;
+  out.from_fp32_master = !masters.empty();
+  for (const auto& [name, t] : state.model) {
+    auto it = masters.find(name);
+    out.tensors.emplace_back(name, it != masters.end() ? it->second : t);
+  }
+  return out;
+}
+
 std::string hf_dtype_name(torch::ScalarType dtype) {
   switch (dtype) {
     case torch::kFloat: return "float32";
@@ -59,13 +70,11 @@ ExportResult export_hf(const fs::path& checkpoint_dir, const fs::path& out_dir, 
   ExportResult result;
   result.tag = state.metadata.tag;
   result.step = state.metadata.step;
-  std::map<std::string, torch::Tensor> masters = weights_from_masters(state, (ckpt / "trainer_state.json").string());
-  result.from_fp32_master = !masters.empty();
+  CheckpointWeights from = checkpoint_weights(state, (ckpt / "trainer_state.json").string());
+  result.from_fp32_master = from.from_fp32_master;
   std::vector<io::NamedTensor> weights;
-  for (const auto& [name, t] : state.model) {
-    auto it = masters.find(name);
-    torch::Tensor w = it != masters.end() ? it->second : t;
-    if (w.is_floating_point()) w = w.to(options.dtype);
+  for (auto& [name, t] : from.tensors) {
+    torch::Tensor w = t.is_floating_point() ? t.to(options.dtype) : t;
     weights.emplace_back(name, w);
     result.parameters += w.numel();
   }

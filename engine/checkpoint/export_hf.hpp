@@ -8,11 +8,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace ds::engine::checkpoint {
+
+struct CheckpointState;
 
 struct ExportOptions {
   std::string tag;                              ///< "" = the tag in DIR/latest
@@ -29,6 +32,17 @@ struct ExportResult {
   std::int64_t parameters = 0;                  ///< total elements written
   bool from_fp32_master = false;                ///< weights reconstructed from the optimizer's fp32 masters
 };
+
+/// A loaded checkpoint's weights by Hugging Face name, in the model state's order.
+struct CheckpointWeights {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  bool from_fp32_master = false;                ///< rebuilt from the optimizer's fp32 masters
+};
+
+/// The weights of `state` (loaded with its optimizer states): the fp32 masters when the run kept
+/// them (bf16/fp16), otherwise the model state as saved. `where` names the checkpoint's
+/// trainer_state.json in errors (UsageError when a master does not match its layout).
+CheckpointWeights checkpoint_weights(const CheckpointState& state, const std::string& where);
 
 /// Exports checkpoint `options.tag` of `checkpoint_dir` into `out_dir` (created). Throws
 /// UsageError when the checkpoint is missing/corrupt or has no model config and none is given.
