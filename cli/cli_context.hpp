@@ -4,6 +4,11 @@
 namespace CLI {
 class App;
 }
+namespace ds::profiles {
+struct CollectiveBenchOptions;
+struct ProbeOptions;
+struct Profile;
+}  // namespace ds::profiles
 
 namespace ds::cli {
 
@@ -13,12 +18,25 @@ struct GlobalOptions {
   bool json = false;    ///< --json: machine-readable output on stdout
   int verbose = 0;      ///< -v count
   bool quiet = false;   ///< -q
+  char** argv = nullptr;  ///< the command line as typed (null-terminated), handed unchanged to ds-engine
 };
 
 /// Registers a subcommand that a later issue builds: it parses, then says plainly that it is
 /// not part of this build yet and exits with code 2.
 void register_pending(CLI::App& app, const std::string& name, const std::string& description,
                       const std::string& what_it_will_do);
+
+// Two executables share this folder (cli/CMakeLists.txt): `ds` links only the torch-free core and
+// starts in milliseconds; `ds-engine` links LibTorch as well. Each links its own definition of the
+// functions below: ds-engine the real ones (cli/engine_commands.cpp, cli/profile_measure.cpp), ds
+// stand-ins that replace the process with ds-engine on the same command line (cli/engine_forward.cpp).
+
+/// Registers the subcommands that need LibTorch (train, eval, data, checkpoint, ..., env).
+void register_engine_commands(CLI::App& app, GlobalOptions& global);
+/// `ds profile` without a verb: runs the probes (LibTorch) and returns the profile, not yet stored.
+profiles::Profile measure_this_machine(const profiles::ProbeOptions& options, const GlobalOptions& global);
+/// `ds profile collectives-worker`: one rank of the collective probe.
+void run_collectives_worker(const profiles::CollectiveBenchOptions& options, const GlobalOptions& global);
 
 // One register function per subcommand, each in cli/<name>.cpp.
 void register_bench(CLI::App& app, GlobalOptions& global);

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   ds::cli::GlobalOptions global;
+  global.argv = argv;
   const auto& info = ds::build_info();
   app.set_version_flag("--version", "ds " + info.version + " (" + info.git_commit + ")");
   app.add_option("--db", global.db_path, "SQLite database (default $DS_HOME/ds.db or ~/.cache/ds/ds.db)");
@@ -54,16 +55,8 @@ int main(int argc, char** argv) {
   register_estimate(app, global);
   register_profile(app, global);
   register_tune(app, global);
-  register_train(app, global);
-  register_eval(app, global);
-  register_data(app, global);
-  register_checkpoint(app, global);
-  register_generate(app, global);
-  register_serve(app, global);
-  register_tokenize(app, global);
-  register_bench(app, global);
   register_config(app, global);
-  register_env(app, global);
+  register_engine_commands(app, global);  // the real ones in ds-engine, hand-overs to it in ds
 
   try {
     app.parse(argc, argv);

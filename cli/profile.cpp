@@ -1,16 +1,18 @@
 // ds profile: measure this machine once, store it, show / list / export / import profiles.
+// Both executables link this file: the store verbs run in the light `ds`; measuring and the rank
+// worker go through measure_this_machine / run_collectives_worker (cli/cli_context.hpp).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/cli_context.hpp"
 #include "common/atomic_file.hpp"
 #include "common/table.hpp"
 #include "common/units.hpp"
-#include "profiles/probes/collective_probe.hpp"
-#include "profiles/probes/measure.hpp"
+#include "profiles/probes/collective_probe.hpp"  // option structs only: no LibTorch in these headers
+#include "profiles/probes/probes.hpp"
+#include "profiles/profile_store.hpp"
 #include "profiles/store.hpp"
 
 namespace ds::cli {
@@ -83,9 +85,8 @@ void register_profile(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--ranks", options->collective_ranks, "Local ranks for the collective probes (0: skip)");
   cmd->callback([cmd, options, &global] {
     if (!cmd->get_subcommands().empty()) return;
-    options->self_binary = std::filesystem::read_symlink("/proc/self/exe").string();
     options->progress = !global.json && !global.quiet;
-    profiles::Profile p = profiles::measure_machine(*options);
+    profiles::Profile p = measure_this_machine(*options, global);
     profiles::Store store(profiles::resolve_db_path(global.db_path));
     p.id = profiles::save_profile(store, p);
     print_profile(profiles::load_profile(store, std::to_string(p.id)), global.json);
@@ -94,10 +95,11 @@ void register_profile(CLI::App& app, GlobalOptions& global) {
 
   // One rank of the collective probe; started by `ds profile` itself through the launcher.
   auto worker = std::make_shared<profiles::CollectiveBenchOptions>();
-  auto* w = cmd->add_subcommand("collectives-worker", "");  // empty description: hidden from --help
+  auto* w = cmd->add_subcommand("collectives-worker", "");
+  w->group("");  // an empty group hides it from --help (an empty description alone does not)
   w->add_flag("--quick", worker->quick);
   w->add_option("--out", worker->out_file)->required();
-  w->callback([worker] { profiles::run_collective_bench_rank(*worker); });
+  w->callback([worker, &global] { run_collectives_worker(*worker, global); });
 
   auto which = std::make_shared<std::string>("latest");
   auto* show = cmd->add_subcommand("show", "Print a stored profile");

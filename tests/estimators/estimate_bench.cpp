@@ -28,7 +28,7 @@ void BM_FullTable405b(benchmark::State& state) {
 }
 BENCHMARK(BM_FullTable405b)->Unit(benchmark::kMicrosecond);
 
-// Includes process start-up and LibTorch's shared-library loading, which dominate.
+// Includes process start-up of the light ds (no LibTorch; tests/cli/startup_bench.cpp compares).
 void BM_WholeProcess405b(benchmark::State& state) {
   const std::string cmd =
       std::string(DS_BINARY) + " estimate memory --model llama-3.1-405b --nodes 16 --seq 4096 > /dev/null";
