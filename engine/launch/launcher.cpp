@@ -91,7 +91,9 @@ std::vector<ProcessSpec> local_rank_processes(const LaunchOptions& options) {
                 {"WORLD_SIZE", std::to_string(world)},
                 {"LOCAL_RANK", std::to_string(local)},
                 {"LOCAL_WORLD_SIZE", std::to_string(options.nproc)},
-                {"GROUP_RANK", std::to_string(options.node_rank)}};
+                {"GROUP_RANK", std::to_string(options.node_rank)},
+                // The launcher prefixes every line with the rank; ranks need not tag their own.
+                {std::string(kLauncherEnv), "1"}};
     if (set_threads) spec.env.emplace_back("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / options.nproc)));
     spec.env.insert(spec.env.end(), options.env.begin(), options.env.end());
     specs.push_back(std::move(spec));

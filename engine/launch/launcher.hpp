@@ -10,6 +10,9 @@
 
 namespace ds::launch {
 
+/// Set to "1" in the environment of every rank launch_local starts.
+inline constexpr const char* kLauncherEnv = "DS_LAUNCHED";
+
 /// Ranks to start on this node (`ds train --nproc N`, or this node's share of a multi-node job).
 struct LaunchOptions {
   std::vector<std::string> command;       ///< program and arguments every rank runs
@@ -101,6 +104,10 @@ struct LauncherFlags {
   std::string master_addr;     ///< --master-addr (default: first host, or 127.0.0.1)
   int master_port = 0;         ///< --master-port (default: free port locally, 29500 across nodes)
 };
+
+/// `args` without the launcher flags above and their values (both `--nproc 2` and `--nproc=2`
+/// forms): what each rank is started with, so a rank does not launch ranks itself.
+std::vector<std::string> without_launcher_flags(const std::vector<std::string>& args);
 
 /// True when the flags ask for a launcher (any of --nproc, --hostfile, --no-ssh given); false
 /// means: run the training in this process (single rank, or under torchrun/srun/mpirun).

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "common/error.hpp"
 #include "engine/comm/dist_env.hpp"
@@ -88,6 +89,23 @@ std::vector<ProcessSpec> ssh_processes(const ClusterPlan& plan, const SshOptions
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+std::vector<std::string> without_launcher_flags(const std::vector<std::string>& args) {
+  static const std::set<std::string> with_value = {"--nproc",        "--hostfile",    "--include",     "--exclude",
+                                                   "--node-rank",    "--world-layout", "--master-addr", "--master-port"};
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--no-ssh") continue;
+    std::string name = a.substr(0, a.find('='));
+    if (with_value.count(name)) {
+      if (name == a) ++i;  // the value is the next word
+      continue;
+    }
+    out.push_back(a);
+  }
+  return out;
 }
 
 bool wants_launcher(const LauncherFlags& flags) { return flags.nproc != 0 || !flags.hostfile.empty() || flags.no_ssh; }

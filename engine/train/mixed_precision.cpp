@@ -111,9 +111,10 @@ StepResult MixedPrecisionOptimizer::step(double lr) {
   StepResult result;
   result.loss_scale = scaler_.loss_scale();
   std::vector<torch::Tensor> grads;
-  for (Group& g : groups_) {
-    if (result.loss_scale != 1.0) g.grad32.mul_(1.0 / result.loss_scale);
-    grads.push_back(g.grad32);
+  for (Group& g : groups_) grads.push_back(g.grad32);
+  if (reducer_) reducer_(grads);
+  if (result.loss_scale != 1.0) {
+    for (auto& g : grads) g.mul_(1.0 / result.loss_scale);
   }
   result.grad_norm = clip_grad_norm(grads, options_.gradient_clipping);
   bool overflow = !std::isfinite(result.grad_norm);

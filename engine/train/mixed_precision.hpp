@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +88,12 @@ class MixedPrecisionOptimizer {
   /// Clears all gradients (model-dtype and fp32).
   void zero_grad();
 
+  /// Called by step() with every group's fp32 gradient once the micro-batches are summed and
+  /// before anything else looks at them: data parallelism averages them across ranks here, so
+  /// the overflow check, the norm and clipping see the global gradient on every rank.
+  using GradReducer = std::function<void(const std::vector<torch::Tensor>& grads)>;
+  void set_grad_reducer(GradReducer reducer) { reducer_ = std::move(reducer); }
+
   /// The model's parameters (model dtype, HF names, first name of tied tensors), for checkpoints.
   std::vector<NamedTensor> model_state() const;
   /// Copies named tensors (any float dtype) into the master and model parameters. Every
@@ -115,6 +122,7 @@ class MixedPrecisionOptimizer {
   Optimizer optimizer_;
   LossScaler scaler_;
   std::vector<Group> groups_;
+  GradReducer reducer_;
 };
 
 }  // namespace ds::engine::train

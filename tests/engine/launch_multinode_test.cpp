@@ -233,3 +233,19 @@ TEST_F(LaunchMultiNode, RemoteCommandSurvivesARealShell) {
 
 }  // namespace
 }  // namespace ds::launch
+
+namespace ds::launch {
+namespace {
+
+TEST(LaunchFlags, RanksAreStartedWithoutTheLauncherFlags) {
+  std::vector<std::string> args = {"/x/ds", "train", "--nproc", "4", "--config", "c.json", "--hostfile=h",
+                                   "--no-ssh", "--master-port", "29501", "--steps", "3", "--include", "a:0"};
+  EXPECT_EQ(without_launcher_flags(args),
+            (std::vector<std::string>{"/x/ds", "train", "--config", "c.json", "--steps", "3"}));
+  // Flags that merely start with a launcher flag's name are kept.
+  EXPECT_EQ(without_launcher_flags({"ds", "train", "--nprocs-hint", "2"}),
+            (std::vector<std::string>{"ds", "train", "--nprocs-hint", "2"}));
+}
+
+}  // namespace
+}  // namespace ds::launch

@@ -1,0 +1,350 @@
+#include "engine/train/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/units.hpp"
+#include "configs/config_io.hpp"
+#include "engine/checkpoint/checkpoint.hpp"
+#include "engine/comm/process_group.hpp"
+#include "engine/data/sampler.hpp"
+#include "engine/data/token_file.hpp"
+#include "engine/io/hf_config_writer.hpp"
+#include "engine/model/attention.hpp"
+#include "engine/model/causal_lm.hpp"
+#include "engine/train/lr_schedules.hpp"
+#include "engine/train/memory_tracker.hpp"
+#include "engine/train/mixed_precision.hpp"
+#include "engine/train/optimizer.hpp"
+#include "estimators/flops.hpp"
+#include "estimators/memory_estimate.hpp"
+#include "estimators/param_count.hpp"
+#include "estimators/plan_from_config.hpp"
+#include "profiles/hardware_presets.hpp"
+
+namespace ds::engine::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void synchronize(const torch::Device& device) {
+#ifdef DS_TORCH_CUDA
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+#else
+  (void)device;
+#endif
+}
+
+// The estimator's tensor peak for the plan this run executes, on this rank.
+double predict_peak(const TrainerOptions& o, int world) {
+  estimators::Plan plan = estimators::plan_from_config(o.config, o.model, world, "config");
+  plan.fused_attention = model::has_fused_attention();
+  auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");
+  cluster.gpus_per_node = world;
+  auto estimate = estimators::estimate_memory(o.model, estimators::count_params(o.model), cluster, plan);
+  return estimators::tensor_peak_bytes(estimate);
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const StepMetrics& m) {
+  nlohmann::ordered_json j;
+  j["step"] = m.step;
+  j["loss"] = std::isfinite(m.loss) ? nlohmann::ordered_json(m.loss) : nlohmann::ordered_json(nullptr);
+  j["lr"] = m.lr;
+  j["grad_norm"] = std::isfinite(m.grad_norm) ? nlohmann::ordered_json(m.grad_norm) : nlohmann::ordered_json(nullptr);
+  j["loss_scale"] = m.loss_scale;
+  j["skipped"] = m.skipped;
+  if (!m.event.empty()) j["event"] = m.event;
+  j["tokens"] = m.tokens;
+  j["total_tokens"] = m.total_tokens;
+  j["step_time_s"] = m.step_time_s;
+  j["tokens_per_s"] = m.tokens_per_s;
+  j["mfu"] = m.mfu;
+  j["peak_bytes"] = m.peak_bytes;
+  return j;
+}
+
+struct Trainer::State {
+  TrainerOptions options;
+  int rank = 0;
+  int world = 1;
+  std::shared_ptr<model::CausalLM> model;
+  std::unique_ptr<MixedPrecisionOptimizer> optimizer;
+  std::unique_ptr<LRSchedule> schedule;
+  std::optional<data::TokenFile> file;
+  std::optional<data::WindowSampler> sampler;
+  std::int64_t step = 0;
+  std::int64_t total_tokens = 0;
+  std::string resumed_from;
+  double flops_per_token = 0;
+  double predicted_peak = 0;
+  std::optional<MemoryCategories> memory;
+  std::int64_t run_peak = 0;
+  bool step_measured = false;
+  std::ofstream log;
+
+  bool is_rank0() const { return rank == 0; }
+  void open_log();
+  void resume();
+  std::int64_t tokens_per_step() const {
+    return options.micro_batch * options.grad_accum * options.seq_len * world;
+  }
+};
+
+void Trainer::State::open_log() {
+  if (!is_rank0()) return;
+  std::filesystem::path path = options.json_log.empty() ? options.run_dir / "metrics.jsonl" : options.json_log;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  log.open(path, std::ios::app);
+  if (!log) {
+    throw UsageError(format_error(path.string(), "cannot open the metrics log for writing", "",
+                                  "check the directory exists and is writable, or pass --json-log FILE"));
+  }
+}
+
+void Trainer::State::resume() {
+  auto tag = checkpoint::latest_tag(options.run_dir);
+  if (!options.resume || !tag) return;
+  checkpoint::CheckpointState ckpt = checkpoint::load_checkpoint(options.run_dir, {});
+  const std::string where = (options.run_dir / ckpt.metadata.tag).string();
+  std::map<std::string, torch::Tensor> model_tensors(ckpt.model.begin(), ckpt.model.end());
+  std::map<std::string, torch::Tensor> optimizer_tensors(ckpt.optimizer.begin(), ckpt.optimizer.end());
+  optimizer->load_model_state(model_tensors, where);
+  optimizer->load_optimizer_state(ckpt.optimizer_meta, optimizer_tensors, where);
+  schedule->load_state_dict(ckpt.scheduler);
+  optimizer->loss_scaler().load_state_dict(ckpt.loss_scaler);
+  sampler->restore(data::parse_sampler_state(ckpt.sampler.dump(), where));
+  // Every rank restores rank 0's generators: the run continues as it would have.
+  checkpoint::restore_torch_rng(ckpt.rng);
+  step = ckpt.metadata.step;
+  total_tokens = ckpt.metadata.tokens;
+  resumed_from = ckpt.metadata.tag;
+}
+
+Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
+  State& s = *s_;
+  s.options = std::move(options);
+  TrainerOptions& o = s.options;
+  if (o.comm != nullptr) {
+    s.rank = o.comm->rank();
+    s.world = o.comm->world_size();
+  }
+  if (o.steps <= 0) {
+    throw ConfigError(format_error("ds.steps", "the number of optimizer steps must be > 0", std::to_string(o.steps),
+                                   "set ds.steps in the config or pass --steps N"));
+  }
+  if (o.seq_len <= 0 || o.micro_batch <= 0 || o.grad_accum <= 0) {
+    throw ConfigError(format_error("batch", "seq_len, micro-batch and gradient accumulation must be > 0"));
+  }
+  if (o.config.zero_optimization.stage > 0 && s.world > 1) {
+    throw UsageError(format_error("zero_optimization.stage", "partitioning across ranks is not available yet",
+                                  std::to_string(o.config.zero_optimization.stage),
+                                  "stage 0 (plain data parallelism) with several ranks, or any stage with one"));
+  }
+  if (o.device.is_cpu() && configs::compute_dtype(o.config) == configs::DType::kFp16) {
+    // LibTorch's CPU kernels have no fp16 matrix multiply ("addmm_impl_cpu_ not implemented for Half").
+    throw ConfigError(format_error(o.config.ds.dtype ? "ds.dtype" : "fp16.enabled", "fp16 training needs a CUDA device",
+                                   "fp16 on " + o.device.str(), "bf16 on CPU (bf16.enabled or --dtype bf16), or fp16 on a GPU"));
+  }
+  if (o.device.is_cpu()) MemoryTracker::install();
+  MemoryTracker::reset_peak(o.device);
+  s.memory.emplace(o.device);
+
+  // Data first: a bad file should fail before minutes of model building.
+  data::TokenFileOptions file_options;
+  file_options.check_vocab_size = o.model.vocab;
+  s.file = data::TokenFile::open(o.data, file_options);
+  data::SamplerOptions sampler_options;
+  sampler_options.seq_len = o.seq_len;
+  sampler_options.micro_batch = o.micro_batch;
+  sampler_options.seed = static_cast<std::uint64_t>(o.config.ds.seed);
+  sampler_options.rank = s.rank;
+  sampler_options.world_size = s.world;
+  s.sampler.emplace(*s.file, sampler_options);
+
+  torch::manual_seed(static_cast<std::uint64_t>(o.config.ds.seed));
+  model::ModelOptions model_options;
+  model_options.seed = static_cast<std::uint64_t>(o.config.ds.seed);
+  model_options.device = o.device;
+  model_options.checkpointing = o.config.ds.activation_checkpointing;
+  s.model = model::build_model(o.model, model_options);
+  s.model->train();
+  s.memory->record("params");
+
+  MixedPrecisionOptions mp;
+  mp.precision = precision_of(configs::compute_dtype(o.config));
+  mp.gradient_clipping = o.config.gradient_clipping;
+  mp.fp16 = o.config.fp16;
+  ParamGroupSpec group;
+  for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
+  s.optimizer = std::make_unique<MixedPrecisionOptimizer>(std::vector<ParamGroupSpec>{group},
+                                                          optimizer_options(o.config.optimizer), mp);
+  // The flat buffers: gradients, the fp32 master (bf16/fp16) and the optimizer's states.
+  s.memory->record("grads_master_optimizer_states");
+  if (s.world > 1) {
+    comm::Communicator* comm = o.comm;
+    const double inv_world = 1.0 / s.world;
+    s.optimizer->set_grad_reducer([comm, inv_world](const std::vector<torch::Tensor>& grads) {
+      for (torch::Tensor g : grads) {
+        comm->all_reduce(g);
+        g.mul_(inv_world);
+      }
+    });
+  }
+  s.schedule = make_lr_schedule(o.config.scheduler, o.config.optimizer.params.lr);
+
+  auto count = estimators::count_params(o.model);
+  s.flops_per_token = estimators::training_flops(o.model, count, o.seq_len).per_token();
+  s.predicted_peak = predict_peak(o, s.world);
+  s.resume();
+  if (s.is_rank0()) {
+    std::filesystem::create_directories(o.run_dir);
+    configs::WriteOptions all;
+    all.all_keys = true;
+    configs::save_config(o.config, o.run_dir / "ds_config.json", all);
+  }
+  s.open_log();
+}
+
+Trainer::~Trainer() = default;
+
+StepMetrics Trainer::train_step() {
+  State& s = *s_;
+  TrainerOptions& o = s.options;
+  synchronize(o.device);
+  MemoryTracker::reset_peak(o.device);
+  auto start = Clock::now();
+
+  StepMetrics m;
+  m.lr = s.schedule->lr();
+  if (auto betas = s.schedule->betas()) s.optimizer->optimizer().set_betas(betas->first, betas->second);
+  const double scale = s.optimizer->loss_scale() / static_cast<double>(o.grad_accum);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o.device));
+  for (std::int64_t micro = 0; micro < o.grad_accum; ++micro) {
+    data::Batch batch = s.sampler->next();
+    torch::Tensor input = batch.input.to(o.device, /*non_blocking=*/true);
+    torch::Tensor target = batch.target.to(o.device, /*non_blocking=*/true);
+    torch::Tensor loss = model::next_token_loss(s.model->forward(input), target);
+    (loss * scale).backward();
+    s.optimizer->accumulate_grads();
+    loss_sum += loss.detach().to(torch::kFloat64);
+  }
+  if (s.world > 1) o.comm->all_reduce(loss_sum);
+  StepResult result = s.optimizer->step(m.lr);
+  if (!result.skipped) s.schedule->step();
+  synchronize(o.device);
+
+  ++s.step;
+  s.total_tokens += s.tokens_per_step();
+  m.step = s.step;
+  m.loss = loss_sum.item<double>() / static_cast<double>(o.grad_accum * s.world);
+  m.grad_norm = result.grad_norm;
+  m.loss_scale = result.loss_scale;
+  m.skipped = result.skipped;
+  m.event = result.message;
+  m.tokens = s.tokens_per_step();
+  m.total_tokens = s.total_tokens;
+  m.step_time_s = seconds_since(start);
+  m.tokens_per_s = m.step_time_s > 0 ? static_cast<double>(m.tokens) / m.step_time_s : 0;
+  m.mfu = estimators::model_flops_utilization(m.tokens_per_s / s.world, s.flops_per_token, o.peak_flops_per_s);
+  m.peak_bytes = MemoryTracker::peak_bytes(o.device);
+  if (!s.step_measured) {
+    // Activations, logits and the step's temporaries: what rises above the states while a step runs.
+    s.memory->record_peak("step_transients");
+    s.step_measured = true;
+  }
+  s.run_peak = std::max(s.run_peak, m.peak_bytes);
+  if (s.log.is_open()) {
+    s.log << to_json(m).dump() << '\n';
+    s.log.flush();
+  }
+  return m;
+}
+
+std::filesystem::path Trainer::save() {
+  State& s = *s_;
+  TrainerOptions& o = s.options;
+  std::filesystem::path written;
+  if (s.is_rank0()) {
+    checkpoint::CheckpointState ckpt;
+    ckpt.model = s.optimizer->model_state();
+    ckpt.optimizer = s.optimizer->optimizer_state_tensors();
+    ckpt.optimizer_meta = s.optimizer->optimizer_state_meta();
+    ckpt.scheduler = s.schedule->state_dict();
+    ckpt.loss_scaler = s.optimizer->loss_scaler().state_dict();
+    ckpt.sampler = nlohmann::json::parse(data::sampler_state_json(s.sampler->state()));
+    ckpt.rng = checkpoint::capture_torch_rng();
+    ckpt.config_json = configs::to_json(o.config);
+    ckpt.model_config = io::hf_config_json(o.model);
+    ckpt.metadata.step = s.step;
+    ckpt.metadata.tokens = s.total_tokens;
+    ckpt.metadata.world_size = s.world;
+    ckpt.metadata.zero_stage = o.config.zero_optimization.stage;
+    ckpt.metadata.precision = to_string(s.optimizer->precision());
+    checkpoint::SaveOptions save_options;
+    save_options.keep_last = o.keep_checkpoints;
+    written = checkpoint::save_checkpoint(o.run_dir, ckpt, save_options);
+  }
+  // `latest` must name a complete checkpoint before any rank moves on (and maybe dies).
+  if (s.world > 1) o.comm->barrier();
+  return written.empty() ? o.run_dir / ("global_step" + std::to_string(s.step)) : written;
+}
+
+TrainSummary Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
+  State& s = *s_;
+  TrainerOptions& o = s.options;
+  TrainSummary summary;
+  summary.first_step = s.step;
+  double timed_s = 0;
+  std::int64_t timed_steps = 0;
+  while (s.step < o.steps) {
+    StepMetrics m = train_step();
+    if (m.step > summary.first_step + 1 || o.steps - summary.first_step == 1) {
+      timed_s += m.step_time_s;
+      ++timed_steps;
+    }
+    summary.final_loss = m.loss;
+    summary.skipped_steps += m.skipped ? 1 : 0;
+    if (on_step) on_step(m);
+    bool last = s.step == o.steps;
+    if ((o.save_every > 0 && s.step % o.save_every == 0 && !last) || (last && o.save_at_end)) {
+      summary.checkpoint = save();
+    }
+  }
+  summary.last_step = s.step;
+  if (timed_steps > 0) {
+    summary.mean_step_time_s = timed_s / static_cast<double>(timed_steps);
+    summary.tokens_per_s = static_cast<double>(s.tokens_per_step()) / summary.mean_step_time_s;
+    summary.mfu = estimators::model_flops_utilization(summary.tokens_per_s / s.world, s.flops_per_token,
+                                                      o.peak_flops_per_s);
+  }
+  summary.peak_bytes = s.run_peak;
+  summary.predicted_peak_bytes = s.predicted_peak;
+  summary.memory = memory_categories();
+  return summary;
+}
+
+std::int64_t Trainer::global_step() const { return s_->step; }
+const std::string& Trainer::resumed_from() const { return s_->resumed_from; }
+double Trainer::predicted_peak_bytes() const { return s_->predicted_peak; }
+nlohmann::ordered_json Trainer::memory_categories() const {
+  nlohmann::ordered_json j = s_->memory->to_json();
+  j["peak"] = s_->run_peak;
+  return j;
+}
+model::CausalLM& Trainer::model() { return *s_->model; }
+const TrainerOptions& Trainer::options() const { return s_->options; }
+
+}  // namespace ds::engine::train
