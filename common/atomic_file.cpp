@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "common/error.hpp"
 
@@ -28,7 +29,14 @@ void fsync_directory(const std::filesystem::path& dir) {
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
   std::filesystem::path dir = path.parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
+  if (!dir.empty()) {
+    // The error_code overload: a filesystem_error escaping here would skip the house wording.
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      throw RuntimeError(format_error(path.string(), "create directory '" + dir.string() + "' failed: " + ec.message()));
+    }
+  }
   std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(tmp, "open");

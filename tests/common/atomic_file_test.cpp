@@ -22,6 +22,22 @@ TEST(AtomicFile, WritesAndReplacesWithoutLeavingTemporaries) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AtomicFile, AParentThatCannotBeCreatedIsARuntimeErrorNamingPathAndReason) {
+  // A regular file where a directory should be: create_directories fails even for root.
+  auto dir = std::filesystem::temp_directory_path() / ("ds_atomic_parent_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  write_file_atomic(dir / "blocker", "not a directory");
+  auto path = dir / "blocker" / "sub" / "f.json";
+  try {
+    write_file_atomic(path, "x");
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path.string() + ": create directory '" + (dir / "blocker" / "sub").string() + "' failed: Not a directory");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AtomicFile, ReadingAMissingFileNamesIt) {
   try {
     read_file("/nonexistent/ds.json");
