@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "cli/cli_context.hpp"
+#include "cli/internal_error.hpp"
 #include "common/build_info.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -74,9 +75,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ds: error: %s\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    // Anything that is not a ds::Error is a bug in ds; still no stack trace for the user.
-    std::fprintf(stderr, "ds: internal error: %s\nhint: please report this with the command line you ran\n",
-                 e.what());
+    // Anything that is not a ds::Error is a bug in ds; LibTorch's C++ backtrace only with -v.
+    std::fputs(ds::cli::internal_error_text(e.what(), global.verbose > 0).c_str(), stderr);
     return static_cast<int>(ds::ExitCode::kRuntime);
   }
   return 0;
