@@ -169,7 +169,9 @@ CheckpointState load_checkpoint(const fs::path& dir, const LoadOptions& options)
   state.model = as_list(tensors_of(ckpt / kModelFile));
   nlohmann::json trainer = read_json_file(ckpt / kTrainerStateFile, kIncomplete);
   if (options.optimizer) {
-    state.optimizer = as_list(tensors_of(ckpt / kOptimizerFile));
+    // ZeRO checkpoints keep their states in the per-rank shards (ParamStates reads them); a
+    // stage-0 checkpoint lists optimizer.safetensors in "files", so check_files caught its loss.
+    if (fs::exists(ckpt / kOptimizerFile)) state.optimizer = as_list(tensors_of(ckpt / kOptimizerFile));
     state.optimizer_meta = trainer.value("optimizer", nlohmann::json());
   }
   state.scheduler = trainer.value("scheduler", nlohmann::json());

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "common/atomic_file.hpp"
 #include "common/build_info.hpp"
@@ -13,6 +15,7 @@
 #include "common/log.hpp"
 #include "engine/checkpoint/checkpoint.hpp"
 #include "engine/checkpoint/detail/layout.hpp"
+#include "engine/checkpoint/zero_fragments.hpp"
 #include "engine/io/safetensors.hpp"
 
 namespace ds::engine::checkpoint {
@@ -32,6 +35,32 @@ long temp_owner(const std::string& name, char separator) {
   char* end = nullptr;
   long pid = std::strtol(name.c_str() + pos + 1, &end, 10);
   return (*end == '\0' && pid > 0) ? pid : -1;
+}
+
+/// prepare_shared_save directories of this process not yet installed: its own cleanup must not
+/// take them for leftovers of a save that threw while the other ranks are writing into them.
+struct PreparedDirs {
+  std::mutex mutex;
+  std::set<std::string> paths;
+};
+PreparedDirs& prepared_dirs() {
+  static PreparedDirs dirs;
+  return dirs;
+}
+std::string key_of(const fs::path& p) { return fs::absolute(p).lexically_normal().string(); }
+bool is_prepared(const fs::path& p) {
+  PreparedDirs& d = prepared_dirs();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  return d.paths.count(key_of(p)) > 0;
+}
+void set_prepared(const fs::path& p, bool prepared) {
+  PreparedDirs& d = prepared_dirs();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (prepared) {
+    d.paths.insert(key_of(p));
+  } else {
+    d.paths.erase(key_of(p));
+  }
 }
 
 bool owner_is_gone(long pid) {
@@ -71,10 +100,31 @@ void write_rng(const fs::path& path, const RngState& rng) {
   io::save_safetensors(path, tensors, meta);
 }
 
+bool is_zero(const CheckpointState& state) {
+  return state.optimizer_meta.is_object() && state.optimizer_meta.contains("zero");
+}
+
+/// A multi-rank save may only install once every rank's shard is in place.
+void check_shards(const fs::path& tmp, const CheckpointState& state) {
+  if (!is_zero(state)) return;
+  const nlohmann::json& zero = state.optimizer_meta["zero"];
+  int world = zero.is_object() ? zero.value("world_size", 0) : 0;
+  if (world < 1) {
+    throw RuntimeError(format_error("checkpoint optimizer_meta", "\"zero\" has no world_size", zero.dump(),
+                                    "{\"stage\": s, \"world_size\": N}"));
+  }
+  for (int r = 0; r < world; ++r) {
+    if (fs::exists(tmp / zero_shard_file_name(r))) continue;
+    throw RuntimeError(format_error(tmp.string(), "rank " + std::to_string(r) + " has not written " + zero_shard_file_name(r),
+                                    "", "", "every rank writes its shard into the prepared directory before rank 0 "
+                                            "calls save_checkpoint (barrier between)"));
+  }
+}
+
 /// Writes every file of `state` into `tmp` and returns metadata.json's content.
 nlohmann::json write_pieces(const fs::path& tmp, const CheckpointState& state, const std::string& tag) {
   io::save_safetensors(tmp / kModelFile, state.model, {{"format", "pt"}});
-  io::save_safetensors(tmp / kOptimizerFile, state.optimizer);
+  if (!state.optimizer.empty() || !is_zero(state)) io::save_safetensors(tmp / kOptimizerFile, state.optimizer);
   write_json(tmp / kTrainerStateFile, {{"optimizer", state.optimizer_meta},
                                        {"scheduler", state.scheduler},
                                        {"loss_scaler", state.loss_scaler},
@@ -107,21 +157,50 @@ std::size_t remove_stale_temporaries(const fs::path& dir) {
     long pid = -1;
     if (name.rfind(kTempPrefix, 0) == 0) pid = temp_owner(name, '-');
     if (name.rfind(std::string(kLatestFile) + ".tmp.", 0) == 0) pid = temp_owner(name, '.');
-    if (!owner_is_gone(pid)) continue;
+    if (!owner_is_gone(pid) || is_prepared(entry.path())) continue;
     fs::remove_all(entry.path(), ec);
     if (!ec) ++removed;
   }
   return removed;
 }
 
-fs::path save_checkpoint(const fs::path& dir, const CheckpointState& state, const SaveOptions& options) {
-  std::string tag = options.tag.empty() ? "global_step" + std::to_string(state.metadata.step) : options.tag;
+std::string checkpoint_tag(std::int64_t step) { return "global_step" + std::to_string(step); }
+
+fs::path shared_temp_dir(const fs::path& dir, const std::string& tag, long owner_pid) {
   check_tag(tag, "checkpoint tag");
+  return dir / (kTempPrefix + tag + "-" + std::to_string(owner_pid));
+}
+
+fs::path prepare_shared_save(const fs::path& dir, const std::string& tag) {
+  fs::path tmp = shared_temp_dir(dir, tag, ::getpid());
   fs::create_directories(dir);
   remove_stale_temporaries(dir);
-  fs::path tmp = dir / (kTempPrefix + tag + "-" + std::to_string(::getpid()));
   fs::remove_all(tmp);
   fs::create_directory(tmp);
+  set_prepared(tmp, true);
+  return tmp;
+}
+
+fs::path save_checkpoint(const fs::path& dir, const CheckpointState& state, const SaveOptions& options) {
+  std::string tag = options.tag.empty() ? checkpoint_tag(state.metadata.step) : options.tag;
+  fs::path tmp = shared_temp_dir(dir, tag, ::getpid());
+  if (!options.prepared_dir.empty() && (key_of(options.prepared_dir) != key_of(tmp) || !is_prepared(tmp))) {
+    throw UsageError(format_error("SaveOptions::prepared_dir", "not this process's prepared save directory for tag '" + tag + "'",
+                                  options.prepared_dir.string(), tmp.string(),
+                                  "pass what prepare_shared_save(DIR, tag) returned in this process"));
+  }
+  // A save that throws leaves its directory to the next cleanup, which takes our own for stale.
+  struct Unprepare {
+    fs::path path;
+    ~Unprepare() { if (!path.empty()) set_prepared(path, false); }
+  } unprepare{options.prepared_dir};
+  fs::create_directories(dir);
+  remove_stale_temporaries(dir);
+  if (options.prepared_dir.empty()) {
+    fs::remove_all(tmp);
+    fs::create_directory(tmp);
+  }
+  check_shards(tmp, state);
   write_json(tmp / kMetadataFile, write_pieces(tmp, state, tag));
   fsync_directory(tmp);
   fs::path final_dir = dir / tag;

@@ -1,51 +1,41 @@
 #include "engine/checkpoint/export_hf.hpp"
 
-#include <map>
-
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "engine/checkpoint/checkpoint.hpp"
+#include "engine/checkpoint/param_states.hpp"
 #include "engine/io/safetensors.hpp"
-#include "engine/train/flat_params.hpp"
 
 namespace ds::engine::checkpoint {
-namespace {
 
 namespace fs = std::filesystem;
 
-/// Weights rebuilt from "group<g>.master" and the parameter layouts in the optimizer metadata
-/// (what zero_to_fp32.py does from DeepSpeed's flat fp32 partitions). Empty without masters.
-std::map<std::string, torch::Tensor> weights_from_masters(const CheckpointState& state, const std::string& where) {
-  std::map<std::string, torch::Tensor> out;
-  std::map<std::string, torch::Tensor> tensors(state.optimizer.begin(), state.optimizer.end());
-  const nlohmann::json& layouts = state.optimizer_meta.is_object() && state.optimizer_meta.contains("layouts")
-                                      ? state.optimizer_meta["layouts"]
-                                      : nlohmann::json();
-  if (!layouts.is_array()) return out;
-  for (std::size_t g = 0; g < layouts.size(); ++g) {
-    auto it = tensors.find("group" + std::to_string(g) + ".master");
-    if (it == tensors.end()) return {};
-    train::FlatLayout layout = train::FlatLayout::from_json(layouts[g], where);
-    if (layout.numel() != it->second.numel()) {
-      throw UsageError(format_error(where, "fp32 master of group " + std::to_string(g) + " does not match its layout",
-                                    std::to_string(it->second.numel()) + " elements", std::to_string(layout.numel())));
+CheckpointWeights checkpoint_weights(const CheckpointState& state, const ParamStates& states) {
+  CheckpointWeights out;
+  out.from_fp32_master = states.has("master");
+  for (const auto& [name, t] : state.model) {
+    const ParamStates::Param* param = out.from_fp32_master ? states.find(name) : nullptr;
+    if (param == nullptr) {
+      out.tensors.emplace_back(name, t);  // frozen, tied or fp32 without a master: saved as is
+      continue;
     }
-    for (auto& [name, view] : layout.unpack(it->second.reshape({-1}))) out[name] = view;
+    if (param->shape != t.sizes().vec()) {
+      throw UsageError(format_error(states.where(), "the fp32 master of '" + name + "' does not have its weight's shape",
+                                    c10::str(c10::IntArrayRef(param->shape)), c10::str(t.sizes()),
+                                    "the checkpoint's optimizer state belongs to another model"));
+    }
+    out.tensors.emplace_back(name, states.full("master", name));
   }
   return out;
 }
 
-}  // namespace
-
 CheckpointWeights checkpoint_weights(const CheckpointState& state, const std::string& where) {
-  std::map<std::string, torch::Tensor> masters = weights_from_masters(state, where);
-  CheckpointWeights out;
-  out.from_fp32_master = !masters.empty();
-  for (const auto& [name, t] : state.model) {
-    auto it = masters.find(name);
-    out.tensors.emplace_back(name, it != masters.end() ? it->second : t);
+  if (state.optimizer_meta.is_object() && state.optimizer_meta.contains("zero")) {
+    throw UsageError(format_error(where, "a ZeRO checkpoint: its fp32 masters are in the per-rank shard files", "", "",
+                                  "read it with checkpoint_weights(state, ParamStates::open(DIR/<tag>, state))"));
   }
-  return out;
+  fs::path file(where);
+  return checkpoint_weights(state, ParamStates::open(file.parent_path(), state));
 }
 
 std::string hf_dtype_name(torch::ScalarType dtype) {
@@ -70,7 +60,7 @@ ExportResult export_hf(const fs::path& checkpoint_dir, const fs::path& out_dir, 
   ExportResult result;
   result.tag = state.metadata.tag;
   result.step = state.metadata.step;
-  CheckpointWeights from = checkpoint_weights(state, (ckpt / "trainer_state.json").string());
+  CheckpointWeights from = checkpoint_weights(state, ParamStates::open(ckpt, state));
   result.from_fp32_master = from.from_fp32_master;
   std::vector<io::NamedTensor> weights;
   for (auto& [name, t] : from.tensors) {

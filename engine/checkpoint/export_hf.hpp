@@ -16,6 +16,7 @@
 namespace ds::engine::checkpoint {
 
 struct CheckpointState;
+class ParamStates;
 
 struct ExportOptions {
   std::string tag;                              ///< "" = the tag in DIR/latest
@@ -39,9 +40,13 @@ struct CheckpointWeights {
   bool from_fp32_master = false;                ///< rebuilt from the optimizer's fp32 masters
 };
 
-/// The weights of `state` (loaded with its optimizer states): the fp32 masters when the run kept
-/// them (bf16/fp16), otherwise the model state as saved. `where` names the checkpoint's
-/// trainer_state.json in errors (UsageError when a master does not match its layout).
+/// The weights of `state` (loaded with its optimizer states): the fp32 masters in `states`
+/// (ParamStates::open of the same checkpoint, stage-0 flat or ZeRO fragments) when the run kept
+/// them, otherwise the model state as saved. Throws UsageError naming the checkpoint when a
+/// master has another shape than its weight, RuntimeError when fragments do not cover a master.
+CheckpointWeights checkpoint_weights(const CheckpointState& state, const ParamStates& states);
+/// The same for a stage-0 (flat) checkpoint; `where` names its trainer_state.json in errors.
+/// UsageError for a ZeRO checkpoint, whose masters are in shard files: use the overload above.
 CheckpointWeights checkpoint_weights(const CheckpointState& state, const std::string& where);
 
 /// Exports checkpoint `options.tag` of `checkpoint_dir` into `out_dir` (created). Throws

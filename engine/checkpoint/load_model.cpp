@@ -10,6 +10,7 @@
 #include "engine/checkpoint/checkpoint.hpp"
 #include "engine/checkpoint/detail/layout.hpp"
 #include "engine/checkpoint/export_hf.hpp"
+#include "engine/checkpoint/param_states.hpp"
 #include "engine/io/safetensors.hpp"
 #include "estimators/hf_config.hpp"
 
@@ -158,7 +159,7 @@ LoadedModel load_ds_checkpoint(const Source& src, const LoadModelOptions& option
   out.weights = ckpt;
   out.tag = state.metadata.tag;
   out.step = state.metadata.step;
-  CheckpointWeights weights = checkpoint_weights(state, (ckpt / detail::kTrainerStateFile).string());
+  CheckpointWeights weights = checkpoint_weights(state, ParamStates::open(ckpt, state));
   out.from_fp32_master = weights.from_fp32_master;
   out.model = empty_model(out.spec, options);
   std::map<std::string, torch::Tensor> by_name(weights.tensors.begin(), weights.tensors.end());

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "engine/checkpoint/param_states.hpp"
 
 namespace ds::engine::train {
 namespace {
@@ -219,6 +220,25 @@ void MixedPrecisionOptimizer::load_optimizer_state(const nlohmann::json& meta,
     if (it != tensors.end() && it->second.numel() == groups_[i].master.numel()) {
       groups_[i].master.copy_(it->second.reshape({-1}));
     }
+  }
+  copy_master_to_model();
+}
+
+void MixedPrecisionOptimizer::load_optimizer_state(const nlohmann::json& meta, const checkpoint::ParamStates& states,
+                                                   const std::string& where) {
+  // The rule, group count and step counts are checked and restored first (the state tensors given
+  // are the optimizer's own), so a checkpoint of another optimizer overwrites nothing.
+  std::vector<NamedTensor> own = optimizer_.state_tensors();
+  optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), {own.begin(), own.end()}, where);
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    const FlatLayout& layout = groups_[i].flat->layout();
+    const std::string prefix = "group" + std::to_string(i) + ".";
+    for (const auto& [name, tensor] : own) {
+      if (name.rfind(prefix, 0) == 0) states.read_flat(name.substr(prefix.size()), layout, 0, tensor);
+    }
+    // A saved fp32 master is the exact value and wins over the model-dtype weights.
+    if (states.has("master")) states.read_flat("master", layout, 0, groups_[i].master);
   }
   copy_master_to_model();
 }

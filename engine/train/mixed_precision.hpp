@@ -15,6 +15,10 @@
 #include "engine/train/loss_scaler.hpp"
 #include "engine/train/optimizer.hpp"
 
+namespace ds::engine::checkpoint {
+class ParamStates;
+}
+
 namespace ds::engine::train {
 
 /// The dtype the model's parameters, activations and gradients are kept in.
@@ -107,6 +111,12 @@ class MixedPrecisionOptimizer {
   /// Restores them (after load_model_state). A saved fp32 master, when present, is the exact
   /// value and wins over the model-dtype weights. Throws RuntimeError naming `where`.
   void load_optimizer_state(const nlohmann::json& meta, const std::map<std::string, torch::Tensor>& tensors,
+                            const std::string& where);
+  /// Restores them from a checkpoint's per-parameter states, stage-0 flat or ZeRO fragments saved
+  /// on any number of ranks: each group's flat states (and fp32 master, when saved) are filled slot
+  /// by slot by parameter name; rule and step counts come from meta["optimizer"]. Call after
+  /// load_model_state. Throws RuntimeError naming `where` (metadata) or the checkpoint (states).
+  void load_optimizer_state(const nlohmann::json& meta, const checkpoint::ParamStates& states,
                             const std::string& where);
 
  private:
