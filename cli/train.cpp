@@ -34,8 +34,8 @@ struct TrainFlags {
   std::string config;
   std::vector<std::string> sets;
   // Named shortcuts for the keys users change most; each becomes a --set.
-  std::string model, data, out, dtype;
-  std::optional<std::int64_t> steps, seq, micro_batch, grad_accum, save_every, seed, print_every;
+  std::string model, data, eval_data, out, dtype;
+  std::optional<std::int64_t> steps, seq, micro_batch, grad_accum, save_every, seed, print_every, eval_every;
   std::optional<int> zero_stage;
   std::optional<double> lr, clip;
   bool resume = true;
@@ -52,6 +52,8 @@ std::vector<configs::Override> overrides_of(const TrainFlags& f) {
   auto quoted = [](const std::string& s) { return nlohmann::json(s).dump(); };
   if (!f.model.empty()) add("ds.model", quoted(f.model));
   if (!f.data.empty()) add("ds.data", quoted(f.data));
+  if (!f.eval_data.empty()) add("ds.eval_data", quoted(f.eval_data));
+  if (f.eval_every) add("ds.eval_every", std::to_string(*f.eval_every));
   if (!f.out.empty()) add("ds.run_dir", quoted(f.out));
   if (!f.dtype.empty()) add("ds.dtype", quoted(f.dtype));
   if (f.steps) add("ds.steps", std::to_string(*f.steps));
@@ -89,6 +91,10 @@ std::string step_line(const StepMetrics& m, std::int64_t total_steps) {
     line += buf;
   }
   line += " | peak " + format_bytes(static_cast<double>(m.peak_bytes));
+  if (m.eval_loss) {
+    std::snprintf(buf, sizeof buf, " | eval loss %.4f (ppl %.2f)", *m.eval_loss, std::exp(*m.eval_loss));
+    line += buf;
+  }
   if (!m.event.empty()) line += " | " + m.event;
   return line;
 }
@@ -119,6 +125,7 @@ void print_summary(const TrainSummary& s, const engine::train::TrainerOptions& o
     j["first_step"] = s.first_step;
     j["last_step"] = s.last_step;
     j["final_loss"] = std::isfinite(s.final_loss) ? nlohmann::ordered_json(s.final_loss) : nlohmann::ordered_json();
+    j["final_eval_loss"] = s.final_eval_loss ? nlohmann::ordered_json(*s.final_eval_loss) : nlohmann::ordered_json();
     j["mean_step_time_s"] = s.mean_step_time_s;
     j["tokens_per_s"] = s.tokens_per_s;
     j["mfu"] = s.mfu;
@@ -137,6 +144,10 @@ void print_summary(const TrainSummary& s, const engine::train::TrainerOptions& o
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.4f", s.final_loss);
   t.add_row({"final loss", buf});
+  if (s.final_eval_loss) {
+    std::snprintf(buf, sizeof buf, "%.4f (ppl %.2f)", *s.final_eval_loss, std::exp(*s.final_eval_loss));
+    t.add_row({"eval loss", buf});
+  }
   t.add_row({"tokens/s", format_thousands(static_cast<std::uint64_t>(std::llround(s.tokens_per_s)))});
   std::snprintf(buf, sizeof buf, "%.3f s", s.mean_step_time_s);
   t.add_row({"step time (mean after the first)", buf});
@@ -201,10 +212,11 @@ void run_rank(const TrainFlags& flags, const GlobalOptions& global) {
       std::snprintf(note, sizeof note, "loss %.4f  %s tok/s", m.loss,
                     format_thousands(static_cast<std::uint64_t>(std::llround(m.tokens_per_s))).c_str());
       bar->update(static_cast<std::size_t>(m.step), note);
-    } else if (show && (m.step % every == 0 || m.step == options.steps)) {
+    } else if (show && (m.step % every == 0 || m.step == options.steps || m.eval_loss)) {
       log::info(step_line(m, options.steps));
     }
     if (bar && !m.event.empty()) log::info("step ", m.step, ": ", m.event);
+    if (bar && m.eval_loss) log::info("step ", m.step, ": eval loss ", *m.eval_loss);
   });
   if (bar) bar->finish();
   if (!rank0) return;
@@ -233,6 +245,8 @@ void register_train(CLI::App& app, GlobalOptions& global) {
   sub->add_option("--set", f->sets, "Override a config key, e.g. --set zero_optimization.stage=2 (repeatable)");
   sub->add_option("--model", f->model, "Preset or HF config.json (ds.model; default ds-tiny)");
   sub->add_option("--data", f->data, "Token file from `ds data prepare` (ds.data)");
+  sub->add_option("--eval-data", f->eval_data, "Token file to evaluate on (ds.eval_data)");
+  sub->add_option("--eval-every", f->eval_every, "Evaluate every N steps and at the end (ds.eval_every)");
   sub->add_option("--steps", f->steps, "Train until this optimizer step (ds.steps)");
   sub->add_option("--out", f->out, "Run directory: checkpoints, metrics.jsonl, ds_config.json (ds.run_dir)");
   sub->add_option("--seq", f->seq, "Tokens per sample (ds.seq_len; default: the model's context)");

@@ -105,7 +105,7 @@ void FlatLayout::check_same(const nlohmann::json& other, const std::string& wher
   }
 }
 
-FlatParams::FlatParams(const std::vector<NamedTensor>& params, torch::ScalarType dtype) {
+FlatParams::FlatParams(const std::vector<NamedTensor>& params, torch::ScalarType dtype, bool grad_buffer) {
   std::vector<NamedTensor> taken = trainable_unique(params);
   if (taken.empty()) throw RuntimeError("optimizer: the model has no trainable parameters");
   torch::Device device = taken.front().second.device();
@@ -118,17 +118,18 @@ FlatParams::FlatParams(const std::vector<NamedTensor>& params, torch::ScalarType
   }
   layout_ = FlatLayout(taken);
   data_ = layout_.pack(params_, dtype, device);
-  grad_ = torch::zeros_like(data_);
+  if (grad_buffer) grad_ = torch::zeros_like(data_);
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     // set_data swaps the storage under the same autograd leaf, so the modules that hold the
     // parameter see the flat view; mutable_grad() makes autograd accumulate in place into it.
     params_[i].set_data(layout_.view(data_, i));
-    params_[i].mutable_grad() = layout_.view(grad_, i);
+    if (grad_buffer) params_[i].mutable_grad() = layout_.view(grad_, i);
   }
 }
 
 void FlatParams::sync_grads() {
+  if (!grad_.defined()) return;
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     torch::Tensor& p = params_[i];

@@ -59,8 +59,10 @@ class FlatLayout {
 class FlatParams {
  public:
   /// Takes over `params`: copies their values into a new flat buffer of `dtype` (the values are
-  /// rounded when `dtype` is narrower) and re-points the parameters at it.
-  FlatParams(const std::vector<NamedTensor>& params, torch::ScalarType dtype);
+  /// rounded when `dtype` is narrower) and re-points the parameters at it. Without
+  /// `grad_buffer` the parameters' .grad stay autograd's own (ZeRO-2 moves each gradient into a
+  /// reduce bucket as it is produced and frees it) and grad() is undefined.
+  FlatParams(const std::vector<NamedTensor>& params, torch::ScalarType dtype, bool grad_buffer = true);
 
   const FlatLayout& layout() const { return layout_; }
   torch::Tensor& data() { return data_; }

@@ -9,13 +9,6 @@
 namespace ds::engine::train {
 namespace {
 
-configs::Fp16Config scaler_config(const MixedPrecisionOptions& o) {
-  if (o.precision == Precision::kFp16) return o.fp16;
-  configs::Fp16Config unit;
-  unit.loss_scale = 1.0;  // a static scale of 1: bf16 and fp32 need no loss scaling
-  return unit;
-}
-
 std::string norm_text(double norm) {
   if (std::isnan(norm)) return "nan";  // the stream would print the sign bit ("-nan")
   std::ostringstream os;
@@ -24,6 +17,17 @@ std::string norm_text(double norm) {
 }
 
 }  // namespace
+
+configs::Fp16Config loss_scaler_config(const MixedPrecisionOptions& o) {
+  if (o.precision == Precision::kFp16) return o.fp16;
+  configs::Fp16Config unit;
+  unit.loss_scale = 1.0;  // a static scale of 1: bf16 and fp32 need no loss scaling
+  return unit;
+}
+
+std::string non_finite_norm_message(double norm) {
+  return "non-finite gradient norm (" + norm_text(norm) + "): skipping step";
+}
 
 std::string to_string(Precision precision) {
   switch (precision) {
@@ -70,7 +74,7 @@ double clip_grad_norm(const std::vector<torch::Tensor>& grads, double max_norm) 
 MixedPrecisionOptimizer::MixedPrecisionOptimizer(const std::vector<ParamGroupSpec>& groups,
                                                  const OptimizerOptions& optimizer,
                                                  const MixedPrecisionOptions& options)
-    : options_(options), optimizer_(optimizer), scaler_(scaler_config(options)) {
+    : options_(options), optimizer_(optimizer), scaler_(loss_scaler_config(options)) {
   if (options_.gradient_clipping < 0 || !std::isfinite(options_.gradient_clipping)) {
     throw ConfigError(format_error("gradient_clipping", "must be >= 0 (0 turns clipping off)",
                                    norm_text(options_.gradient_clipping)));
@@ -125,7 +129,7 @@ StepResult MixedPrecisionOptimizer::step(double lr) {
   result.skipped = update.skipped;
   result.message = update.message;
   if (overflow && options_.precision != Precision::kFp16) {
-    result.message = "non-finite gradient norm (" + norm_text(result.grad_norm) + "): skipping step";
+    result.message = non_finite_norm_message(result.grad_norm);
   }
   if (!result.skipped) {
     optimizer_.step(grads, lr);

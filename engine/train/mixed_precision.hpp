@@ -53,6 +53,11 @@ struct StepResult {
   std::string message;       ///< loss-scaler event or skip reason, for the log ("" normally)
 };
 
+/// The loss scaler's configuration for `options`: fp16's own, else a static scale of 1.
+configs::Fp16Config loss_scaler_config(const MixedPrecisionOptions& options);
+/// What a bf16/fp32 step skipped for an inf/nan gradient norm says.
+std::string non_finite_norm_message(double norm);
+
 /// Global L2 norm of `grads` (as torch::nn::utils::clip_grad_norm_ computes it: the norm of the
 /// per-tensor norms), then, when max_norm > 0 and the norm exceeds it, scales every gradient by
 /// max_norm / (norm + 1e-6) in place. Returns the norm before clipping (inf/nan left as is, and

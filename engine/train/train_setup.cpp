@@ -95,6 +95,12 @@ TrainerOptions make_trainer_options(const TrainSetup& setup) {
   o.run_dir = config.ds.run_dir;
   o.resume = config.ds.resume;
   o.save_every = config.ds.save_every;
+  o.eval_data = config.ds.eval_data;
+  o.eval_every = config.ds.eval_every;
+  if (o.eval_every > 0 && o.eval_data.empty()) {
+    throw ConfigError(format_error(source + ": ds.eval_every", "evaluation needs a token file", std::to_string(o.eval_every),
+                                   "set ds.eval_data (e.g. the .val.bin `ds data prepare` writes) or --eval-data"));
+  }
   o.keep_checkpoints = config.ds.keep_checkpoints;
   o.device = parse_train_device(setup.device, setup.local_rank);
   o.peak_flops_per_s = measured_peak_flops(setup.db_path, configs::compute_dtype(config));

@@ -1,5 +1,7 @@
 #include "engine/train/trainer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,16 +14,20 @@
 #include "common/units.hpp"
 #include "configs/config_io.hpp"
 #include "engine/checkpoint/checkpoint.hpp"
+#include "engine/checkpoint/param_states.hpp"
+#include "engine/checkpoint/zero_fragments.hpp"
 #include "engine/comm/process_group.hpp"
 #include "engine/data/sampler.hpp"
 #include "engine/data/token_file.hpp"
 #include "engine/io/hf_config_writer.hpp"
 #include "engine/model/attention.hpp"
 #include "engine/model/causal_lm.hpp"
+#include "engine/train/evaluate.hpp"
 #include "engine/train/lr_schedules.hpp"
 #include "engine/train/memory_tracker.hpp"
 #include "engine/train/mixed_precision.hpp"
 #include "engine/train/optimizer.hpp"
+#include "engine/zero/zero_optimizer.hpp"
 #include "estimators/flops.hpp"
 #include "estimators/memory_estimate.hpp"
 #include "estimators/param_count.hpp"
@@ -73,6 +79,10 @@ nlohmann::ordered_json to_json(const StepMetrics& m) {
   j["tokens_per_s"] = m.tokens_per_s;
   j["mfu"] = m.mfu;
   j["peak_bytes"] = m.peak_bytes;
+  if (m.eval_loss) {
+    j["eval_loss"] = *m.eval_loss;
+    j["eval_ppl"] = std::exp(*m.eval_loss);
+  }
   return j;
 }
 
@@ -81,10 +91,12 @@ struct Trainer::State {
   int rank = 0;
   int world = 1;
   std::shared_ptr<model::CausalLM> model;
-  std::unique_ptr<MixedPrecisionOptimizer> optimizer;
+  std::unique_ptr<MixedPrecisionOptimizer> optimizer;  ///< one rank, or stage 0 (all-reduced gradients)
+  std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-2 on several ranks
   std::unique_ptr<LRSchedule> schedule;
   std::optional<data::TokenFile> file;
   std::optional<data::WindowSampler> sampler;
+  std::optional<data::TokenFile> eval_file;
   std::int64_t step = 0;
   std::int64_t total_tokens = 0;
   std::string resumed_from;
@@ -118,13 +130,36 @@ void Trainer::State::resume() {
   auto tag = checkpoint::latest_tag(options.run_dir);
   if (!options.resume || !tag) return;
   checkpoint::CheckpointState ckpt = checkpoint::load_checkpoint(options.run_dir, {});
-  const std::string where = (options.run_dir / ckpt.metadata.tag).string();
+  const std::filesystem::path tag_dir = options.run_dir / ckpt.metadata.tag;
+  const std::string where = tag_dir.string();
+  // Whatever world size and stage saved it: optimizer states are read per parameter by name.
+  checkpoint::ParamStates states = checkpoint::ParamStates::open(tag_dir, ckpt);
   std::map<std::string, torch::Tensor> model_tensors(ckpt.model.begin(), ckpt.model.end());
-  std::map<std::string, torch::Tensor> optimizer_tensors(ckpt.optimizer.begin(), ckpt.optimizer.end());
-  optimizer->load_model_state(model_tensors, where);
-  optimizer->load_optimizer_state(ckpt.optimizer_meta, optimizer_tensors, where);
+  if (zero) {
+    auto read = [&](const std::string& kind, const std::string& param, std::int64_t offset, torch::Tensor dest) {
+      if (kind == "master" && !states.has("master")) {
+        // An fp32 run without ZeRO keeps no separate master: its weights are the master.
+        auto it = model_tensors.find(param);
+        if (it == model_tensors.end()) throw RuntimeError(format_error(where, "missing parameter '" + param + "'"));
+        dest.copy_(it->second.reshape({-1}).narrow(0, offset, dest.numel()));
+        return;
+      }
+      states.read(kind, param, offset, dest);
+    };
+    auto has = [&](const std::string& kind) { return kind == "master" || states.has(kind); };
+    zero->load_state(ckpt.optimizer_meta, read, has, where);
+    zero->loss_scaler().load_state_dict(ckpt.loss_scaler);
+  } else {
+    optimizer->load_model_state(model_tensors, where);
+    if (states.zero()) {
+      optimizer->load_optimizer_state(ckpt.optimizer_meta, states, where);
+    } else {
+      std::map<std::string, torch::Tensor> optimizer_tensors(ckpt.optimizer.begin(), ckpt.optimizer.end());
+      optimizer->load_optimizer_state(ckpt.optimizer_meta, optimizer_tensors, where);
+    }
+    optimizer->loss_scaler().load_state_dict(ckpt.loss_scaler);
+  }
   schedule->load_state_dict(ckpt.scheduler);
-  optimizer->loss_scaler().load_state_dict(ckpt.loss_scaler);
   sampler->restore(data::parse_sampler_state(ckpt.sampler.dump(), where));
   // Every rank restores rank 0's generators: the run continues as it would have.
   checkpoint::restore_torch_rng(ckpt.rng);
@@ -148,10 +183,9 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   if (o.seq_len <= 0 || o.micro_batch <= 0 || o.grad_accum <= 0) {
     throw ConfigError(format_error("batch", "seq_len, micro-batch and gradient accumulation must be > 0"));
   }
-  if (o.config.zero_optimization.stage > 0 && s.world > 1) {
-    throw UsageError(format_error("zero_optimization.stage", "partitioning across ranks is not available yet",
-                                  std::to_string(o.config.zero_optimization.stage),
-                                  "stage 0 (plain data parallelism) with several ranks, or any stage with one"));
+  if (o.config.zero_optimization.stage == 3 && s.world > 1) {
+    throw UsageError(format_error("zero_optimization.stage", "stage 3 (partitioned parameters) is not in this build yet",
+                                  "3", "stage 2 partitions gradients and optimizer states; stage 3 is issue 7's next step"));
   }
   if (o.device.is_cpu() && configs::compute_dtype(o.config) == configs::DType::kFp16) {
     // LibTorch's CPU kernels have no fp16 matrix multiply ("addmm_impl_cpu_ not implemented for Half").
@@ -173,6 +207,11 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   sampler_options.rank = s.rank;
   sampler_options.world_size = s.world;
   s.sampler.emplace(*s.file, sampler_options);
+  if (o.eval_every > 0 && !o.eval_data.empty() && s.rank == 0) {
+    data::TokenFileOptions eval_options;
+    eval_options.check_vocab_size = o.model.vocab;
+    s.eval_file = data::TokenFile::open(o.eval_data, eval_options);
+  }
 
   torch::manual_seed(static_cast<std::uint64_t>(o.config.ds.seed));
   model::ModelOptions model_options;
@@ -189,11 +228,21 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   mp.fp16 = o.config.fp16;
   ParamGroupSpec group;
   for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
-  s.optimizer = std::make_unique<MixedPrecisionOptimizer>(std::vector<ParamGroupSpec>{group},
-                                                          optimizer_options(o.config.optimizer), mp);
+  const int stage = o.config.zero_optimization.stage;
+  if (s.world > 1 && (stage == 1 || stage == 2)) {
+    zero::ZeroOptions zero_options;
+    zero_options.stage = stage;
+    zero_options.reduce_bucket_size = o.config.zero_optimization.reduce_bucket_size;
+    s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
+                                                   zero_options);
+  } else {
+    if (stage > 0 && s.world == 1) log::debug("ZeRO stage ", stage, " with one rank: nothing to partition");
+    s.optimizer = std::make_unique<MixedPrecisionOptimizer>(std::vector<ParamGroupSpec>{group},
+                                                            optimizer_options(o.config.optimizer), mp);
+  }
   // The flat buffers: gradients, the fp32 master (bf16/fp16) and the optimizer's states.
   s.memory->record("grads_master_optimizer_states");
-  if (s.world > 1) {
+  if (s.world > 1 && s.optimizer) {
     comm::Communicator* comm = o.comm;
     const double inv_world = 1.0 / s.world;
     s.optimizer->set_grad_reducer([comm, inv_world](const std::vector<torch::Tensor>& grads) {
@@ -229,8 +278,10 @@ StepMetrics Trainer::train_step() {
 
   StepMetrics m;
   m.lr = s.schedule->lr();
-  if (auto betas = s.schedule->betas()) s.optimizer->optimizer().set_betas(betas->first, betas->second);
-  const double scale = s.optimizer->loss_scale() / static_cast<double>(o.grad_accum);
+  if (auto betas = s.schedule->betas()) {
+    (s.zero ? s.zero->optimizer() : s.optimizer->optimizer()).set_betas(betas->first, betas->second);
+  }
+  const double scale = (s.zero ? s.zero->loss_scale() : s.optimizer->loss_scale()) / static_cast<double>(o.grad_accum);
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o.device));
   for (std::int64_t micro = 0; micro < o.grad_accum; ++micro) {
     data::Batch batch = s.sampler->next();
@@ -238,11 +289,12 @@ StepMetrics Trainer::train_step() {
     torch::Tensor target = batch.target.to(o.device, /*non_blocking=*/true);
     torch::Tensor loss = model::next_token_loss(s.model->forward(input), target);
     (loss * scale).backward();
-    s.optimizer->accumulate_grads();
+    if (s.zero) s.zero->accumulate_grads();
+    else s.optimizer->accumulate_grads();
     loss_sum += loss.detach().to(torch::kFloat64);
   }
   if (s.world > 1) o.comm->all_reduce(loss_sum);
-  StepResult result = s.optimizer->step(m.lr);
+  StepResult result = s.zero ? s.zero->step(m.lr) : s.optimizer->step(m.lr);
   if (!result.skipped) s.schedule->step();
   synchronize(o.device);
 
@@ -266,6 +318,7 @@ StepMetrics Trainer::train_step() {
     s.step_measured = true;
   }
   s.run_peak = std::max(s.run_peak, m.peak_bytes);
+  if (s.eval_file && (s.step % o.eval_every == 0 || s.step == o.steps)) m.eval_loss = evaluate();
   if (s.log.is_open()) {
     s.log << to_json(m).dump() << '\n';
     s.log.flush();
@@ -273,17 +326,58 @@ StepMetrics Trainer::train_step() {
   return m;
 }
 
+double Trainer::evaluate() {
+  State& s = *s_;
+  if (!s.eval_file) {
+    throw UsageError(format_error("ds.eval_data", "no evaluation data on this rank", "",
+                                  "set ds.eval_data (and ds.eval_every); rank 0 evaluates"));
+  }
+  EvalOptions options;
+  options.seq = s.options.seq_len;
+  options.batch = s.options.micro_batch;
+  options.max_windows = s.options.eval_max_windows;
+  s.model->eval();
+  EvalResult result = train::evaluate(*s.model, *s.eval_file, options);
+  s.model->train();
+  return result.mean_loss;
+}
+
 std::filesystem::path Trainer::save() {
   State& s = *s_;
   TrainerOptions& o = s.options;
-  std::filesystem::path written;
+  const std::string tag = checkpoint::checkpoint_tag(s.step);
+  checkpoint::SaveOptions save_options;
+  save_options.tag = tag;
+  save_options.keep_last = o.keep_checkpoints;
+  if (s.zero) {
+    // Every rank writes its own shard into rank 0's temporary directory; rank 0 then adds the
+    // shared pieces and installs it (checkpoint.hpp, "Multi-rank saves").
+    torch::Tensor owner = torch::zeros({1}, torch::kLong);
+    if (s.is_rank0()) {
+      save_options.prepared_dir = checkpoint::prepare_shared_save(o.run_dir, tag);
+      owner[0] = static_cast<std::int64_t>(::getpid());
+    }
+    o.comm->broadcast(owner, 0);
+    auto shard = checkpoint::shared_temp_dir(o.run_dir, tag, owner.item<std::int64_t>()) /
+                 checkpoint::zero_shard_file_name(s.rank);
+    checkpoint::write_fragment_shard(shard, s.rank, s.world, s.zero->stage(), s.zero->state_fragments());
+    o.comm->barrier();
+  }
   if (s.is_rank0()) {
     checkpoint::CheckpointState ckpt;
-    ckpt.model = s.optimizer->model_state();
-    ckpt.optimizer = s.optimizer->optimizer_state_tensors();
-    ckpt.optimizer_meta = s.optimizer->optimizer_state_meta();
+    if (s.zero) {
+      ckpt.model = s.zero->model_state();
+      ckpt.optimizer_meta = s.zero->optimizer_state_meta();
+      ckpt.loss_scaler = s.zero->loss_scaler().state_dict();
+      ckpt.metadata.precision = to_string(s.zero->precision());
+    } else {
+      ckpt.model = s.optimizer->model_state();
+      ckpt.optimizer = s.optimizer->optimizer_state_tensors();
+      ckpt.optimizer_meta = s.optimizer->optimizer_state_meta();
+      ckpt.loss_scaler = s.optimizer->loss_scaler().state_dict();
+      ckpt.metadata.precision = to_string(s.optimizer->precision());
+    }
     ckpt.scheduler = s.schedule->state_dict();
-    ckpt.loss_scaler = s.optimizer->loss_scaler().state_dict();
     ckpt.sampler = nlohmann::json::parse(data::sampler_state_json(s.sampler->state()));
     ckpt.rng = checkpoint::capture_torch_rng();
     ckpt.config_json = configs::to_json(o.config);
@@ -292,14 +386,11 @@ std::filesystem::path Trainer::save() {
     ckpt.metadata.tokens = s.total_tokens;
     ckpt.metadata.world_size = s.world;
     ckpt.metadata.zero_stage = o.config.zero_optimization.stage;
-    ckpt.metadata.precision = to_string(s.optimizer->precision());
-    checkpoint::SaveOptions save_options;
-    save_options.keep_last = o.keep_checkpoints;
-    written = checkpoint::save_checkpoint(o.run_dir, ckpt, save_options);
+    checkpoint::save_checkpoint(o.run_dir, ckpt, save_options);
   }
   // `latest` must name a complete checkpoint before any rank moves on (and maybe dies).
   if (s.world > 1) o.comm->barrier();
-  return written.empty() ? o.run_dir / ("global_step" + std::to_string(s.step)) : written;
+  return o.run_dir / tag;
 }
 
 TrainSummary Trainer::run(const std::function<void(const StepMetrics&)>& on_step) {
@@ -316,6 +407,7 @@ TrainSummary Trainer::run(const std::function<void(const StepMetrics&)>& on_step
       ++timed_steps;
     }
     summary.final_loss = m.loss;
+    if (m.eval_loss) summary.final_eval_loss = m.eval_loss;
     summary.skipped_steps += m.skipped ? 1 : 0;
     if (on_step) on_step(m);
     bool last = s.step == o.steps;

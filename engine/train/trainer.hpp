@@ -51,6 +51,9 @@ struct TrainerOptions {
   bool save_at_end = true;
   double peak_flops_per_s = 0;          ///< per rank, for MFU; 0: unknown (MFU reported as 0)
   std::filesystem::path json_log;       ///< one JSON line per step; "" = run_dir/metrics.jsonl
+  std::filesystem::path eval_data;      ///< token file evaluated every eval_every steps ("" = none)
+  std::int64_t eval_every = 0;          ///< steps between evaluations (and at the end); 0 = never
+  std::int64_t eval_max_windows = 64;   ///< windows of seq_len tokens per evaluation (from the file's start)
   comm::Communicator* comm = nullptr;   ///< data-parallel group; null: a single process
 };
 
@@ -69,6 +72,7 @@ struct StepMetrics {
   double tokens_per_s = 0;         ///< all ranks
   double mfu = 0;                  ///< model FLOPs utilisation (estimators/flops.hpp), 0 when the peak is unknown
   std::int64_t peak_bytes = 0;     ///< peak live tensor bytes on this rank's device during the step
+  std::optional<double> eval_loss; ///< mean cross-entropy on eval_data, on the steps that evaluate (rank 0)
 };
 
 /// One JSON object per step: the fields above under their names.
@@ -79,6 +83,7 @@ struct TrainSummary {
   std::int64_t first_step = 0;          ///< global step the run started from (0, or the resumed step)
   std::int64_t last_step = 0;
   double final_loss = 0;
+  std::optional<double> final_eval_loss;  ///< the last evaluation, when the run evaluates
   double mean_step_time_s = 0;          ///< over the steps after the first (which warms up)
   double tokens_per_s = 0;              ///< all ranks, over the same steps
   double mfu = 0;
@@ -104,6 +109,9 @@ class Trainer {
   /// Runs until options.steps, saving every save_every steps and at the end; calls `on_step`
   /// after every step (from this thread).
   TrainSummary run(const std::function<void(const StepMetrics&)>& on_step = {});
+  /// Mean cross-entropy of the current model on options.eval_data (rank 0 only; the model is put
+  /// in eval mode for it and back into training mode after).
+  double evaluate();
   /// Saves a checkpoint of the current state into run_dir (rank 0 writes, all ranks wait) and
   /// returns its directory.
   std::filesystem::path save();

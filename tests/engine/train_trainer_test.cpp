@@ -9,50 +9,16 @@
 
 #include "common/error.hpp"
 #include "configs/config_io.hpp"
-#include "engine/data/token_writer.hpp"
 #include "engine/model/causal_lm.hpp"
 #include "engine/train/lr_schedules.hpp"
 #include "engine/train/train_setup.hpp"
+#include "tests/engine/tiny_run_util.hpp"
 #include "tests/engine/train_test_util.hpp"
 
 namespace ds::engine::train {
 namespace {
 
-// A token stream with structure a tiny model picks up within a hundred steps: a fixed random
-// phrase of 61 tokens (vocabulary 64) repeated, with 10% of the tokens replaced by noise.
-std::filesystem::path write_tokens(const std::filesystem::path& dir, std::int64_t count = 40000) {
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<std::uint32_t> token(0, 63);
-  std::vector<std::uint32_t> phrase(61);
-  for (auto& t : phrase) t = token(rng);
-  std::vector<std::uint32_t> tokens;
-  std::bernoulli_distribution noise(0.1);
-  for (std::int64_t i = 0; i < count; ++i) tokens.push_back(noise(rng) ? token(rng) : phrase[i % phrase.size()]);
-  data::TokenFileMeta meta;
-  meta.vocab_size = 64;
-  meta.tokenizer = "test";
-  auto path = dir / "train.bin";
-  data::TokenFileWriter writer(path, meta);
-  writer.append(tokens);
-  writer.commit();
-  return path;
-}
-
-TrainerOptions tiny_options(const std::filesystem::path& dir, const std::string& config_json = "{}") {
-  TrainSetup setup;
-  auto config_path = dir / "ds_config.json";
-  std::ofstream(config_path) << config_json;
-  setup.config_path = config_path;
-  setup.device = "cpu";
-  setup.overrides = {{"ds.data", "\"" + write_tokens(dir).string() + "\""},
-                     {"ds.run_dir", "\"" + (dir / "run").string() + "\""},
-                     {"ds.seq_len", "32"}};
-  if (config_json.find("batch_size") == std::string::npos) {
-    setup.overrides.push_back({"train_micro_batch_size_per_gpu", "4"});
-  }
-  setup.overrides.push_back({"ds.steps", "10"});
-  return make_trainer_options(setup);
-}
+using test::tiny_options;
 
 std::vector<double> losses(Trainer& trainer, std::int64_t steps) {
   std::vector<double> out;
@@ -267,6 +233,39 @@ TEST(TrainSetup, BadTokenIdsAreCaughtBeforeTraining) {
   TrainerOptions o = tiny_options(dir.path());
   o.model.vocab = 32;  // the file holds ids up to 63
   EXPECT_THROW(Trainer trainer(o), UsageError);
+}
+
+}  // namespace
+}  // namespace ds::engine::train
+
+namespace ds::engine::train {
+namespace {
+
+TEST(Trainer, EvaluatesEveryNStepsAndAtTheEnd) {
+  test::ScratchDir dir("trainer-eval");
+  TrainerOptions o = tiny_options(dir.path());
+  o.steps = 5;
+  o.eval_every = 2;
+  o.eval_data = o.data;
+  o.eval_max_windows = 8;
+  o.save_at_end = false;
+  Trainer trainer(o);
+  std::vector<std::int64_t> evaluated;
+  TrainSummary s = trainer.run([&](const StepMetrics& m) {
+    if (m.eval_loss) evaluated.push_back(m.step);
+  });
+  EXPECT_EQ(evaluated, (std::vector<std::int64_t>{2, 4, 5}));
+  ASSERT_TRUE(s.final_eval_loss.has_value());
+  // The reported number is evaluate() on the final weights, with the same windows.
+  EXPECT_DOUBLE_EQ(*s.final_eval_loss, trainer.evaluate());
+  EXPECT_TRUE(trainer.model().is_training());
+}
+
+TEST(TrainSetup, EvalEveryNeedsEvalData) {
+  TrainSetup setup;
+  setup.device = "cpu";
+  setup.overrides = {{"ds.data", "\"x.bin\""}, {"ds.steps", "3"}, {"ds.eval_every", "2"}};
+  EXPECT_THROW(make_trainer_options(setup), ConfigError);
 }
 
 }  // namespace

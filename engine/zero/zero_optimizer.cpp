@@ -1,0 +1,243 @@
+#include "engine/zero/zero_optimizer.hpp"
+
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "engine/comm/process_group.hpp"
+
+namespace ds::engine::zero {
+
+namespace {
+
+train::FlatLayout layout_of(const std::vector<train::NamedTensor>& params) {
+  return train::FlatLayout(train::trainable_unique(params));
+}
+
+}  // namespace
+
+/// Runs after autograd has put a parameter's gradient into .grad (AccumulateGrad's post hook,
+/// as DeepSpeed hooks grad_acc): the moment to move it into its bucket and free it.
+struct ZeroOptimizer::GradHook : torch::autograd::FunctionPostHook {
+  GradHook(ZeroOptimizer* owner, std::size_t slot) : owner(owner), slot(slot) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    owner->on_gradient(slot);
+    return outputs;
+  }
+  ZeroOptimizer* owner;
+  std::size_t slot;
+};
+
+ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, const train::OptimizerOptions& optimizer,
+                             const train::MixedPrecisionOptions& options, comm::Communicator& comm,
+                             const ZeroOptions& zero)
+    : options_(options),
+      zero_(zero),
+      comm_(comm),
+      rank_(comm.rank()),
+      optimizer_(optimizer),
+      scaler_(train::loss_scaler_config(options)),
+      layout_(layout_of(params), comm.world_size(), zero.reduce_bucket_size) {
+  if (zero_.stage != 1 && zero_.stage != 2) {
+    throw UsageError(format_error("zero_optimization.stage", "this optimizer partitions stages 1 and 2",
+                                  std::to_string(zero_.stage)));
+  }
+  if (options_.gradient_clipping < 0 || !std::isfinite(options_.gradient_clipping)) {
+    throw ConfigError(format_error("gradient_clipping", "must be >= 0 (0 turns clipping off)",
+                                   std::to_string(options_.gradient_clipping)));
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<train::NamedTensor> taken = train::trainable_unique(params);
+  std::vector<torch::Tensor> tensors;
+  for (const auto& [name, t] : taken) tensors.push_back(t);
+  const torch::Device device = tensors.front().device();
+  const auto fp32 = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  master_ = torch::zeros({layout_.partition_numel()}, fp32);
+  {
+    // The master keeps the full-precision values, taken before the model's are rounded; only
+    // this rank's chunks are kept.
+    torch::Tensor whole = layout_.flat().pack(tensors, torch::kFloat, device);
+    for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+      auto [first, last] = layout_.owned_range(b, rank_);
+      master_.narrow(0, layout_.buckets()[b].partition_offset, last - first).copy_(whole.narrow(0, first, last - first));
+    }
+  }
+  flat_ = std::make_unique<train::FlatParams>(taken, train::scalar_type_of(options_.precision),
+                                              /*grad_buffer=*/zero_.stage == 1);
+  grad32_ = torch::zeros_like(master_);
+  optimizer_.add_group(master_);
+  staging_.resize(layout_.buckets().size());
+  arrived_.assign(layout_.buckets().size(), 0);
+  if (zero_.stage == 2) {
+    for (std::size_t i = 0; i < flat_->params().size(); ++i) {
+      auto accumulator = torch::autograd::impl::grad_accumulator(flat_->params()[i]);
+      hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<GradHook>(this, i)));
+      accumulators_.push_back(std::move(accumulator));
+    }
+  }
+}
+
+ZeroOptimizer::~ZeroOptimizer() {
+  // The parameters outlive this optimizer; their accumulators must stop calling into it.
+  for (std::size_t i = 0; i < accumulators_.size(); ++i) accumulators_[i]->del_post_hook(hook_keys_[i]);
+}
+
+void ZeroOptimizer::on_gradient(std::size_t slot) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor& param = flat_->params()[slot];
+  torch::Tensor grad = param.grad();
+  if (!grad.defined()) return;
+  const std::size_t b = layout_.bucket_of(slot);
+  const ZeroBucket& bucket = layout_.buckets()[b];
+  torch::Tensor& staged = staging_[b];
+  if (!staged.defined()) staged = torch::zeros({bucket.padded}, grad.options().dtype(torch::kFloat));
+  const train::FlatSlot& s = layout_.flat().slots()[slot];
+  staged.narrow(0, s.offset - bucket.begin, s.numel).copy_(grad.reshape({-1}));
+  param.mutable_grad().reset();  // ZeRO-2: the whole gradient is never kept
+  if (++arrived_[b] == bucket.slots.size()) {
+    reduce_bucket(b, staged);
+    staged = torch::Tensor();
+  }
+}
+
+void ZeroOptimizer::reduce_bucket(std::size_t b, const torch::Tensor& padded) {
+  const ZeroBucket& bucket = layout_.buckets()[b];
+  torch::Tensor chunk = torch::empty({bucket.chunk}, padded.options());
+  comm_.reduce_scatter(chunk, padded);
+  grad32_.narrow(0, bucket.partition_offset, bucket.chunk).add_(chunk);
+}
+
+void ZeroOptimizer::flush_open_buckets() {
+  torch::NoGradGuard no_grad;
+  for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+    // Every rank runs the same graph, so the same buckets are open on every rank.
+    if (arrived_[b] > 0 && arrived_[b] < layout_.buckets()[b].slots.size()) reduce_bucket(b, staging_[b]);
+    staging_[b] = torch::Tensor();
+    arrived_[b] = 0;
+  }
+}
+
+void ZeroOptimizer::accumulate_grads() {
+  if (zero_.stage == 2) flush_open_buckets();
+  else flat_->sync_grads();
+}
+
+train::StepResult ZeroOptimizer::step(double lr) {
+  torch::NoGradGuard no_grad;
+  if (zero_.stage == 1) {
+    flat_->sync_grads();
+    torch::Tensor grad = flat_->grad();
+    for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+      const ZeroBucket& bucket = layout_.buckets()[b];
+      torch::Tensor padded = torch::zeros({bucket.padded}, grad.options().dtype(torch::kFloat));
+      padded.narrow(0, 0, bucket.size()).copy_(grad.narrow(0, bucket.begin, bucket.size()));
+      reduce_bucket(b, padded);
+    }
+    grad.zero_();
+  } else {
+    flush_open_buckets();
+  }
+  train::StepResult result;
+  result.loss_scale = scaler_.loss_scale();
+  grad32_.mul_(1.0 / (static_cast<double>(comm_.world_size()) * result.loss_scale));
+  // The global norm from each rank's partial sum of squares: every rank gets the same value.
+  torch::Tensor squares = grad32_.norm(2).to(torch::kDouble).pow(2).reshape({1});
+  comm_.all_reduce(squares);
+  result.grad_norm = std::sqrt(squares.item<double>());
+  const bool overflow = !std::isfinite(result.grad_norm);
+  if (!overflow && options_.gradient_clipping > 0) {
+    double coef = options_.gradient_clipping / (result.grad_norm + 1e-6);
+    if (coef < 1.0) grad32_.mul_(coef);
+  }
+  train::LossScaleUpdate update = scaler_.update(overflow);
+  result.skipped = update.skipped;
+  result.message = update.message;
+  if (overflow && options_.precision != train::Precision::kFp16) {
+    result.message = train::non_finite_norm_message(result.grad_norm);
+  }
+  if (!result.skipped) {
+    optimizer_.step({grad32_}, lr);
+    gather_parameters();
+  }
+  grad32_.zero_();
+  return result;
+}
+
+void ZeroOptimizer::gather_parameters() {
+  torch::NoGradGuard no_grad;
+  torch::Tensor data = flat_->data();
+  for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+    const ZeroBucket& bucket = layout_.buckets()[b];
+    torch::Tensor mine = master_.narrow(0, bucket.partition_offset, bucket.chunk).to(data.scalar_type());
+    torch::Tensor whole = torch::empty({bucket.padded}, data.options());
+    comm_.all_gather_into(whole, mine);
+    data.narrow(0, bucket.begin, bucket.size()).copy_(whole.narrow(0, 0, bucket.size()));
+  }
+}
+
+std::vector<train::NamedTensor> ZeroOptimizer::model_state() const { return flat_->layout().unpack(flat_->data()); }
+
+std::vector<std::string> ZeroOptimizer::state_kinds() const {
+  std::vector<std::string> kinds = {"master"};
+  for (const auto& [name, t] : optimizer_.state_tensors()) kinds.push_back(name.substr(name.find('.') + 1));
+  return kinds;
+}
+
+torch::Tensor ZeroOptimizer::state_tensor(const std::string& kind) const {
+  if (kind == "master") return master_;
+  for (const auto& [name, t] : optimizer_.state_tensors()) {
+    if (name == "group0." + kind) return t;
+  }
+  throw RuntimeError("ZeRO: no optimizer state '" + kind + "'");
+}
+
+std::vector<checkpoint::Fragment> ZeroOptimizer::state_fragments() const {
+  std::vector<checkpoint::Fragment> out;
+  const auto pieces = layout_.pieces(rank_);
+  for (const std::string& kind : state_kinds()) {
+    torch::Tensor partition = state_tensor(kind);
+    for (const OwnedPiece& p : pieces) {
+      out.push_back({kind, layout_.flat().slots()[p.slot].name, p.param_offset,
+                     partition.narrow(0, p.partition_offset, p.length)});
+    }
+  }
+  return out;
+}
+
+nlohmann::json ZeroOptimizer::optimizer_state_meta() const {
+  nlohmann::json params = nlohmann::json::array();
+  for (const auto& s : layout_.flat().slots()) params.push_back({{"name", s.name}, {"shape", s.shape}});
+  return {{"precision", train::to_string(options_.precision)},
+          {"optimizer", optimizer_.state_meta()},
+          {"zero", {{"stage", zero_.stage}, {"world_size", layout_.world()}}},
+          {"params", params}};
+}
+
+void ZeroOptimizer::load_state(const nlohmann::json& meta, const StateReader& read,
+                               const std::function<bool(const std::string&)>& has, const std::string& where) {
+  torch::NoGradGuard no_grad;
+  const auto pieces = layout_.pieces(rank_);
+  std::map<std::string, torch::Tensor> loaded;
+  for (const std::string& kind : state_kinds()) {
+    torch::Tensor partition = state_tensor(kind);
+    if (!has(kind)) {
+      // A checkpoint without momentum yet (SGD before its first step) leaves the zeros.
+      if (kind == "master") throw RuntimeError(format_error(where, "the checkpoint has no fp32 master weights"));
+      continue;
+    }
+    torch::Tensor filled = torch::zeros_like(partition);
+    for (const OwnedPiece& p : pieces) {
+      read(kind, layout_.flat().slots()[p.slot].name, p.param_offset, filled.narrow(0, p.partition_offset, p.length));
+    }
+    if (kind == "master") master_.copy_(filled);
+    else loaded["group0." + kind] = filled;
+  }
+  optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), loaded, where);
+  gather_parameters();
+}
+
+}  // namespace ds::engine::zero

@@ -1,0 +1,120 @@
+#pragma once
+// ZeRO stages 1 and 2 (Rajbhandari et al. 2020) over a c10d process group: each rank keeps the
+// fp32 master weights and the optimizer states of its partition only (ZeroLayout), and at stage 2
+// also only its partition of the gradients.
+//
+//  stage 1: gradients accumulate over the micro-batches in the model-dtype flat buffer (whole
+//           model on every rank); at the step each bucket is reduce-scattered into the rank's
+//           fp32 gradient partition.
+//  stage 2: no whole gradient buffer. A hook on every parameter's gradient accumulator copies the
+//           gradient into its bucket's fp32 staging buffer and frees it; when a bucket has all
+//           its gradients it is reduce-scattered at once (overlapping the rest of backward), and
+//           the rank adds its chunk into the fp32 gradient partition.
+// Then, on every rank: average over ranks, unscale (fp16), global norm (partial sums of squares
+// all-reduced, so every rank sees the same norm and the same overflow verdict), clip, update the
+// master partition, and all-gather the updated partitions bucket by bucket into the model's
+// parameters (in the model dtype). The result is the single-process update up to the order of
+// floating-point sums.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/checkpoint/zero_fragments.hpp"
+#include "engine/train/flat_params.hpp"
+#include "engine/train/loss_scaler.hpp"
+#include "engine/train/mixed_precision.hpp"
+#include "engine/train/optimizer.hpp"
+#include "engine/zero/zero_layout.hpp"
+
+namespace ds::comm {
+class Communicator;
+}
+namespace torch::autograd {
+struct Node;
+}
+
+namespace ds::engine::zero {
+
+struct ZeroOptions {
+  int stage = 1;                             ///< 1 or 2
+  std::int64_t reduce_bucket_size = 500'000'000;  ///< elements per bucket (zero_optimization.reduce_bucket_size)
+};
+
+class ZeroOptimizer {
+ public:
+  /// Takes over `params` (the model's named parameters; the same on every rank, e.g. built from
+  /// the same seed): converts them to the precision's dtype in place and keeps this rank's
+  /// fp32 partition as the master. Throws UsageError for a stage other than 1 or 2.
+  ZeroOptimizer(const std::vector<train::NamedTensor>& params, const train::OptimizerOptions& optimizer,
+                const train::MixedPrecisionOptions& options, comm::Communicator& comm, const ZeroOptions& zero);
+  ~ZeroOptimizer();
+  ZeroOptimizer(const ZeroOptimizer&) = delete;
+  ZeroOptimizer& operator=(const ZeroOptimizer&) = delete;
+
+  double loss_scale() const { return scaler_.loss_scale(); }
+  train::Precision precision() const { return options_.precision; }
+  train::Optimizer& optimizer() { return optimizer_; }
+  train::LossScaler& loss_scaler() { return scaler_; }
+  const ZeroLayout& layout() const { return layout_; }
+  int stage() const { return zero_.stage; }
+
+  /// After each micro-batch's backward: stage 2 reduces the buckets that are still open
+  /// (parameters that got no gradient count as zero). Stage 1: nothing to do.
+  void accumulate_grads();
+  /// Reduce (stage 1), average, unscale, check overflow, clip, update and all-gather.
+  train::StepResult step(double lr);
+
+  /// The model's parameters in the model dtype (whole on every rank), by name.
+  std::vector<train::NamedTensor> model_state() const;
+  /// This rank's fp32 gradient partition (for tests).
+  const torch::Tensor& grad_partition() const { return grad32_; }
+  /// This rank's fp32 master partition.
+  const torch::Tensor& master_partition() const { return master_; }
+
+  std::vector<checkpoint::Fragment> state_fragments() const;
+  /// {"precision", "optimizer": Optimizer::state_meta(), "zero": {"stage", "world_size"},
+  /// "params": [{"name", "shape"}, ...]}.
+  nlohmann::json optimizer_state_meta() const;
+  /// Fills this rank's partition from `read(kind, param, offset, dest)` (which copies elements
+  /// [offset, offset + dest.numel()) of that parameter's state into dest) and the optimizer's
+  /// step counters from `meta`, then rebuilds the model's parameters from the masters. Works for
+  /// checkpoints of any world size and stage. `has(kind)` tells which states the checkpoint holds.
+  using StateReader = std::function<void(const std::string& kind, const std::string& param, std::int64_t offset,
+                                         torch::Tensor dest)>;
+  void load_state(const nlohmann::json& meta, const StateReader& read, const std::function<bool(const std::string&)>& has,
+                  const std::string& where);
+
+ private:
+  struct GradHook;
+  void on_gradient(std::size_t slot);
+  void reduce_bucket(std::size_t b, const torch::Tensor& padded);
+  void flush_open_buckets();
+  void gather_parameters();
+  std::vector<std::string> state_kinds() const;
+  torch::Tensor state_tensor(const std::string& kind) const;
+
+  train::MixedPrecisionOptions options_;
+  ZeroOptions zero_;
+  comm::Communicator& comm_;
+  int rank_ = 0;
+  train::Optimizer optimizer_;
+  train::LossScaler scaler_;
+  std::unique_ptr<train::FlatParams> flat_;
+  ZeroLayout layout_;
+  torch::Tensor master_;  ///< fp32 partition
+  torch::Tensor grad32_;  ///< fp32 gradient partition
+  // stage 2: gradients staged per bucket until the bucket is complete
+  std::vector<torch::Tensor> staging_;
+  std::vector<std::size_t> arrived_;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<std::uintptr_t> hook_keys_;
+};
+
+}  // namespace ds::engine::zero
