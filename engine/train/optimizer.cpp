@@ -1,5 +1,7 @@
 #include "engine/train/optimizer.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -10,7 +12,8 @@ namespace ds::engine::train {
 namespace {
 
 // Elements per chunk: 1 MiB of fp32 per operand, so one chunk's operands stay in L2/L3 across
-// the five element-wise passes of an Adam update. Performance-critical: benchmark any change.
+// the element-wise passes of an update done with tensor ops (SGD; Adam off the CPU); also the
+// grain of the fused CPU Adam loop. Performance-critical: benchmark any change.
 constexpr std::int64_t kChunk = 1 << 18;
 
 void check_range(bool ok, const std::string& key, const std::string& what, double got) {
@@ -32,6 +35,44 @@ void check_options(const OptimizerOptions& o) {
     throw ConfigError(format_error("optimizer.params.nesterov", "needs momentum > 0 and dampening 0", "", "",
                                    "set optimizer.params.momentum (e.g. 0.9) or drop nesterov"));
   }
+}
+
+/// One Adam/AdamW update's constants (torch 1.13 _single_tensor_adam(w)).
+struct AdamStep {
+  bool decay = false;       ///< AdamW with weight decay: p *= decay_factor first
+  bool l2 = false;          ///< Adam with weight decay: grad + wd * p
+  double wd = 0, decay_factor = 1, b1 = 0, b2 = 0, bc2_sqrt = 1, eps = 0, step_size = 0;
+};
+
+// The same update as the tensor ops in Optimizer::adam_step, fused into one pass per element.
+// Each LibTorch op is its own OpenMP region, and on a busy machine every region's barrier can wait
+// a scheduler slice for a preempted thread: the eight ops per chunk (~420 regions for ds-small)
+// cost over a second per step with two threads (docs/performance.md); this is one region per step.
+// Arithmetic in float with the constants rounded to float, as ATen's fp32 CPU kernels do.
+void adam_cpu_fused(const AdamStep& a, const torch::Tensor& params, const torch::Tensor& grad,
+                    const torch::Tensor& exp_avg, const torch::Tensor& exp_avg_sq) {
+  const float decay_factor = static_cast<float>(a.decay_factor), wd = static_cast<float>(a.wd);
+  const float b1 = static_cast<float>(a.b1), one_minus_b1 = static_cast<float>(1.0 - a.b1);
+  const float b2 = static_cast<float>(a.b2), one_minus_b2 = static_cast<float>(1.0 - a.b2);
+  const float bc2_sqrt = static_cast<float>(a.bc2_sqrt), eps = static_cast<float>(a.eps);
+  const float neg_step_size = static_cast<float>(-a.step_size);
+  const bool decay = a.decay, l2 = a.l2;
+  float* p = params.data_ptr<float>();
+  const float* d = grad.data_ptr<float>();
+  float* m = exp_avg.data_ptr<float>();
+  float* v = exp_avg_sq.data_ptr<float>();
+  at::parallel_for(0, params.numel(), kChunk, [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      float pi = p[i], gi = d[i];
+      if (decay) pi *= decay_factor;
+      if (l2) gi += wd * pi;
+      const float mi = m[i] * b1 + one_minus_b1 * gi;
+      const float vi = v[i] * b2 + one_minus_b2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = pi + neg_step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
+    }
+  });
 }
 
 }  // namespace
@@ -128,14 +169,24 @@ void Optimizer::step(const std::vector<torch::Tensor>& grads, double lr) {
 }
 
 // torch 1.13 _single_tensor_adam / _single_tensor_adamw, operation for operation.
-// performance-critical: benchmark any change.
+// performance-critical: benchmark any change (tests/engine/train_optimizer_bench.cpp).
 void Optimizer::adam_step(Group& g, const torch::Tensor& grad, double lr) {
   const double b1 = options_.beta1, b2 = options_.beta2, wd = g.weight_decay;
   const double t = static_cast<double>(g.step + 1);
-  const double bc1 = options_.bias_correction ? 1.0 - std::pow(b1, t) : 1.0;
-  const double bc2_sqrt = options_.bias_correction ? std::sqrt(1.0 - std::pow(b2, t)) : 1.0;
-  const double step_size = lr / bc1;
-  const bool decoupled = options_.rule == UpdateRule::kAdamW;
+  AdamStep a;
+  a.decay = wd != 0 && options_.rule == UpdateRule::kAdamW;
+  a.l2 = wd != 0 && options_.rule == UpdateRule::kAdam;
+  a.wd = wd;
+  a.decay_factor = 1.0 - lr * wd;
+  a.b1 = b1;
+  a.b2 = b2;
+  a.bc2_sqrt = options_.bias_correction ? std::sqrt(1.0 - std::pow(b2, t)) : 1.0;
+  a.eps = options_.eps;
+  a.step_size = lr / (options_.bias_correction ? 1.0 - std::pow(b1, t) : 1.0);
+  if (g.params.is_cpu()) {
+    adam_cpu_fused(a, g.params, grad.contiguous(), g.exp_avg, g.exp_avg_sq);
+    return;
+  }
   const std::int64_t total = g.params.numel();
   for (std::int64_t start = 0; start < total; start += kChunk) {
     std::int64_t n = std::min(kChunk, total - start);
@@ -145,12 +196,12 @@ void Optimizer::adam_step(Group& g, const torch::Tensor& grad, double lr) {
     torch::Tensor v = g.exp_avg_sq.narrow(0, start, n);
     torch::Tensor denom = scratch_a_.narrow(0, 0, n);
     torch::Tensor l2 = scratch_b_.narrow(0, 0, n);
-    if (wd != 0 && decoupled) p.mul_(1.0 - lr * wd);
-    if (wd != 0 && !decoupled) d = torch::add_out(l2, d, p, wd);  // L2: grad + wd * p
+    if (a.decay) p.mul_(a.decay_factor);
+    if (a.l2) d = torch::add_out(l2, d, p, wd);  // L2: grad + wd * p
     m.mul_(b1).add_(d, 1.0 - b1);
     v.mul_(b2).addcmul_(d, d, 1.0 - b2);
-    torch::sqrt_out(denom, v).div_(bc2_sqrt).add_(options_.eps);
-    p.addcdiv_(m, denom, -step_size);
+    torch::sqrt_out(denom, v).div_(a.bc2_sqrt).add_(a.eps);
+    p.addcdiv_(m, denom, -a.step_size);
   }
 }
 
