@@ -14,7 +14,9 @@
 // token through experts_per_token MLPs; fused attention (FlashAttention, Dao et al. 2022) saves
 // an fp32 log-sum-exp row per head instead of the s x s scores. Activations are in the working
 // precision (4 bytes in fp32 training). DeepSpeed-Ulysses sequence parallelism (sp) divides the
-// sequence each rank holds.
+// sequence each rank holds. Where the graph PyTorch records keeps more than the paper's count
+// (RMSNorm's fp32 upcast, an fp32 softmax, GQA's repeated K and V before plain attention, the
+// fp32 cross-entropy), we count what ds's engine measures (docs/estimator.md, "Validation").
 #include <cstdint>
 
 #include "estimators/model_spec.hpp"
@@ -29,6 +31,8 @@ struct LayerActivationBytes {
   double tp_split = 0;          ///< Q, K, V, attention output, MLP inner tensors, fused log-sum-exp: divided by tp
   double attention_scores = 0;  ///< softmax output, dropout mask and output (s x s per head; 0 when fused)
   double layer_input = 0;       ///< the block input, all that full recomputation keeps
+  double input_in_saved = 0;    ///< the part of the saved tensors that is the block input itself (shared when recomputed)
+  double backward_workspace = 0;  ///< live only while the block runs backward: gradients beyond the saved tensors
 
   /// Saved bytes per layer under `checkpointing`.
   double saved(Checkpointing checkpointing) const;
@@ -41,10 +45,12 @@ struct ActivationMemory {
   std::int64_t layers_on_stage = 0;   ///< ceil(layers / pp)
   std::int64_t in_flight = 1;         ///< micro-batches a 1F1B first stage holds: min(pp, grad_accum)
   double stored_bytes = 0;            ///< saved activations of every layer on the stage and micro-batch in flight
-  double recompute_bytes = 0;         ///< workspace while one layer recomputes in backward (not with the logits)
-  double embedding_bytes = 0;         ///< embedding dropout masks (first stage)
-  double output_bytes = 0;            ///< final norm and lm_head inputs (last stage)
-  double logits_bytes = 0;            ///< working-precision logits + fp32 log-probs + their fp32 gradient (last stage)
+  double recompute_bytes = 0;         ///< workspace while one layer (recomputes and) runs backward (not with the logits)
+  double embedding_bytes = 0;         ///< embedding dropout masks (first stage), RoPE tables
+  double output_bytes = 0;            ///< what the final norm keeps and the lm_head input (last stage)
+  double logits_bytes = 0;            ///< the larger of forward (logits, fp32 copy, log-probs) and backward (fp32 log-probs and two gradients)
+  double held_grad_bytes = 0;         ///< tied embeddings: lm_head's weight gradient, held through backward (last stage)
+  double end_of_backward_bytes = 0;   ///< the embedding's weight gradients when backward ends (tied: 3 V x h; last stage)
 
   /// The two device items on the fullest stage: activations (everything but the logits) and
   /// logits. Their sum is the activation peak: stored + embedding + max(output + logits,

@@ -17,8 +17,11 @@ std::string elements(double n, double bytes_each, const char* what) {
 // working precision (stage 0: allreduce buckets; 1/2: the contiguous "ipg" buffer; 3: the
 // reduce-scatter bucket); with overlap_comm a second bucket fills while the first is reduced.
 // Needed only when gradients leave the rank: more than one partition, or offload to the CPU.
+// Without ZeRO, ds's engine all-reduces its flat gradient buffer in place (as DDP does with
+// gradient_as_bucket_view), so stage 0 has no bucket.
 void add_reduce_buckets(double p, const Plan& plan, std::vector<MemoryItem>& out) {
   if (plan.zero_partitions() <= 1 && plan.offload_optimizer == OffloadDevice::kNone) return;
+  if (plan.zero_stage == 0) return;
   double n = std::min(static_cast<double>(plan.reduce_bucket_size), p);
   int copies = plan.overlap_comm_enabled() ? 2 : 1;
   double w = dtype_bytes(plan.dtype);
@@ -61,6 +64,28 @@ void add_step_temporaries(double p, const Plan& plan, std::vector<MemoryItem>& o
                  elements(n, 4, "fp32 gradient partition for the step")});
 }
 
+// Mixed precision accumulating in fp32 on a CPU: ds's engine adds the 16-bit gradients into the
+// fp32 buffer, and LibTorch's CPU kernels cast the 16-bit operand to a temporary fp32 copy first
+// (CUDA kernels cast on the fly and make none).
+void add_accumulation_cast(double p, const Plan& plan, bool cpu_device, std::vector<MemoryItem>& out) {
+  bool mixed = plan.dtype != DType::kFp32;
+  if (!cpu_device || !mixed || plan.offload_optimizer != OffloadDevice::kNone || !plan.fp32_grad_accumulation_enabled()) {
+    return;
+  }
+  double n = p / (plan.zero_stage >= 2 ? plan.zero_partitions() : 1);
+  out.push_back({Category::kStepTemporaries, Location::kDevice, Phase::kOptimizerStep, 4 * n,
+                 elements(n, 4, "fp32 cast of the 16-bit gradients added into the fp32 accumulation")});
+}
+
+// ds's optimizer updates the flat fp32 partition in chunks of kOptimizerChunk elements through
+// two fp32 scratch chunks it keeps from the first step on, so they are live in every later
+// forward and backward (engine/train/optimizer.cpp).
+void add_optimizer_scratch(double p, const Plan& plan, std::vector<MemoryItem>& out) {
+  double n = std::min(kOptimizerChunk, p / (plan.zero_stage >= 1 ? plan.zero_partitions() : 1));
+  Location at = plan.offload_optimizer == OffloadDevice::kNone ? Location::kDevice : Location::kCpu;
+  out.push_back({Category::kStepTemporaries, at, Phase::kAlways, 2 * n * 4, elements(2 * n, 4, "optimizer scratch chunks")});
+}
+
 // ZeRO-Infinity stages NVMe traffic through pinned host buffers: buffer_count sub-groups of fp32
 // optimizer state, and buffer_count parameter buffers of buffer_size elements.
 void add_swap_buffers(const ParamCount& count, double p, const Plan& plan, std::vector<MemoryItem>& out) {
@@ -79,13 +104,15 @@ void add_swap_buffers(const ParamCount& count, double p, const Plan& plan, std::
 
 }  // namespace
 
-std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t params, const Plan& plan) {
+std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t params, const Plan& plan, bool cpu_device) {
   std::vector<MemoryItem> out;
   const double p = static_cast<double>(params);
   add_reduce_buckets(p, plan, out);
   add_allgather_bucket(p, plan, out);
   add_gathered_params(count, p, plan, out);
   add_step_temporaries(p, plan, out);
+  add_accumulation_cast(p, plan, cpu_device, out);
+  add_optimizer_scratch(p, plan, out);
   add_swap_buffers(count, p, plan, out);
   return out;
 }

@@ -103,7 +103,7 @@ MemoryEstimate estimate_memory(const ModelSpec& model, const ParamCount& count, 
   };
   append(model_states_memory(params, plan));
   append(activation_items(model, plan));
-  append(buffer_memory(count, params, plan));
+  append(buffer_memory(count, params, plan, cluster.device == profiles::DeviceKind::kCpu));
   // Host and NVMe items above are per rank; a node holds ranks_per_node of them.
   for (auto& i : est.items) {
     if (i.location != Location::kDevice) i.bytes *= est.ranks_per_node;

@@ -37,6 +37,7 @@ struct Plan {
   std::int64_t seq_len = 2048;                        ///< tokens per sequence
   std::int64_t grad_accum = 1;                        ///< micro-batches per optimizer step
   Checkpointing checkpointing = Checkpointing::kNone;
+  int checkpoint_every = 1;                           ///< with kFull: blocks 0, N, 2N, ... recompute, the rest keep everything ("every-N")
   int dp = 1;                                         ///< data-parallel degree
   int tp = 1;                                         ///< tensor-parallel degree (Megatron-LM)
   int pp = 1;                                         ///< pipeline stages

@@ -56,9 +56,7 @@ Checkpointing checkpointing_of(const configs::CheckpointPolicy& policy) {
     case K::kNone: return Checkpointing::kNone;
     case K::kSelective: return Checkpointing::kSelective;
     case K::kFull: return Checkpointing::kFull;
-    case K::kEveryN:
-      log::warn("activation_checkpointing every-", policy.every_n, " is estimated as full recomputation");
-      return Checkpointing::kFull;
+    case K::kEveryN: return Checkpointing::kFull;  // on every N-th block: plan.checkpoint_every
   }
   return Checkpointing::kNone;
 }
@@ -91,6 +89,9 @@ Plan plan_from_config(const configs::Config& input, const ModelSpec& model, int 
   p.grad_accum = batch.gradient_accumulation_steps;
   p.seq_len = config.ds.seq_len > 0 ? config.ds.seq_len : model.max_seq;
   p.checkpointing = checkpointing_of(config.ds.activation_checkpointing);
+  if (config.ds.activation_checkpointing.kind == configs::CheckpointPolicy::Kind::kEveryN) {
+    p.checkpoint_every = std::max(1, config.ds.activation_checkpointing.every_n);
+  }
   p.reduce_bucket_size = z.reduce_bucket_size;
   p.allgather_bucket_size = z.allgather_bucket_size;
   p.stage3_prefetch_bucket_size = z.stage3_prefetch_bucket_size;

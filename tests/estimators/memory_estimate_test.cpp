@@ -28,16 +28,19 @@ double item_bytes(const std::vector<MemoryItem>& items, Category c) {
 //   (bf16 with ZeRO accumulates in bf16: no fp32 accumulator; the step makes an fp32 copy of
 //   the gradient partition instead, 4Ψ/8 = 3,369,207,808, in the optimizer-step phase)
 //   activations per layer (sb = 4096 tokens, h = 4096, ffn = 11008):
-//     norms 8 B x sbh = 134,217,728; per token q,k,v + attn-out 32,768 B + SwiGLU 8 x 11008 =
-//     88,064 B -> 4096 x 120,832 = 494,927,872; log-sum-exp 4 x 32 heads x 4096 = 524,288
-//     -> 629,669,888 per layer, x 32 layers = 20,149,436,416; + final norm/lm_head inputs
-//     4 x sbh = 67,108,864 -> 20,216,545,280
-//   logits 4096 x 32000 x (2 + 4 + 4) = 1,310,720,000
+//     each RMSNorm keeps its fp32 input and normalised bf16 value (4 + 2 B x h) and a 4-byte
+//     rsqrt; its bf16 output (2 B x h) feeds a projection: 2 x 32,772 = 65,544 B per token;
+//     q,k,v + attn-out 32,768 B; SwiGLU 8 x 11008 = 88,064 B -> 4096 x 186,376 = 763,396,096;
+//     log-sum-exp 4 x 32 heads x 4096 = 524,288 -> 763,920,384 per layer, x 32 = 24,445,452,288;
+//     + final norm and lm_head input 4096 x 32,772 = 134,234,112; + RoPE cos/sin tables
+//     2 x 2 B x 4096 x 128 = 2,097,152 -> 24,581,783,552
+//   logits 4096 x 32000 x 12 (fp32 log-probs and two fp32 gradients in backward) = 1,572,864,000
 //   reduce bucket 5e8 x 2 B = 1e9 (forward/backward); all-gather bucket 1e9 (step)
-//   tensor peak = states 25,269,058,560 + max(20,216,545,280 + 1,310,720,000 + 1e9,
-//                                             1e9 + 3,369,207,808) = 47,796,323,840
-//   runtime: CUDA context 768 MiB + NCCL 512 MiB + 5% fragmentation (2,389,816,192)
-//   -> 51,528,317,312 bytes = 47.99 GiB
+//   optimizer scratch chunks 2 x 2^18 x 4 B = 2,097,152 (always)
+//   tensor peak = states 25,269,058,560 + 2,097,152 + max(24,581,783,552 + 1,572,864,000 + 1e9,
+//                                                         1e9 + 3,369,207,808) = 52,425,803,264
+//   runtime: CUDA context 768 MiB + NCCL 512 MiB + 5% fragmentation (2,621,290,163.2)
+//   -> 56,389,270,707.2 bytes = 52.52 GiB
 TEST(MemoryEstimate, Llama7bZero2WorkedExample) {
   auto cluster = profiles::hardware_preset("a100-80g");
   Plan plan;
@@ -50,20 +53,20 @@ TEST(MemoryEstimate, Llama7bZero2WorkedExample) {
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kOptimizerStates), 6'738'415'616);
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kGradients), 1'684'603'904);
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kGradAccumFp32), 0);
-  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kStepTemporaries), 3'369'207'808);
-  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kActivations), 20'216'545'280);
-  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kLogitsAndLoss), 1'310'720'000);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kStepTemporaries), 3'369'207'808 + 2'097'152);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kActivations), 24'581'783'552);
+  EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kLogitsAndLoss), 1'572'864'000);
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kCommBuckets), 2e9);
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kRuntime), 1280.0 * kMiB);
-  EXPECT_NEAR(item_bytes(e.items, Category::kFragmentation), 0.05 * 47'796'323'840, 1);
-  EXPECT_NEAR(e.device_peak_bytes, 51'528'317'312, 1);
-  EXPECT_NEAR(e.device_peak_bytes / kGiB, 47.99, 0.005);
+  EXPECT_NEAR(item_bytes(e.items, Category::kFragmentation), 0.05 * 52'425'803'264, 1);
+  EXPECT_NEAR(e.device_peak_bytes, 56'389'270'707.2, 1);
+  EXPECT_NEAR(e.device_peak_bytes / kGiB, 52.52, 0.005);
   EXPECT_DOUBLE_EQ(e.cpu_peak_bytes_per_node, 0);
   FitCheck fit = check_fit(e, cluster);
   EXPECT_TRUE(fit.fits);
-  EXPECT_NEAR(fit.device_headroom_bytes, 81920 * kMiB - 51'528'317'312, 1);
+  EXPECT_NEAR(fit.device_headroom_bytes, 81920 * kMiB - 56'389'270'707.2, 1);
   // The tensor peak of the worked example: no runtime baseline, no fragmentation.
-  EXPECT_NEAR(tensor_peak_bytes(e), 47'796'323'840, 1);
+  EXPECT_NEAR(tensor_peak_bytes(e), 52'425'803'264, 1);
 }
 
 TEST(MemoryEstimate, CpuOnlyRunHasNoCudaContext) {
@@ -94,7 +97,8 @@ TEST(MemoryEstimate, OffloadFillsEachNodesCpu) {
   const ModelSpec& m = preset("llama-2-70b");
   MemoryEstimate e = estimate_memory(m, cluster, plan);
   // 8 ranks x 18 bytes x Ψ/8 = 18Ψ per node (DeepSpeed's offload_param figure before its 1.5).
-  EXPECT_DOUBLE_EQ(e.cpu_peak_bytes_per_node, 18.0 * 68'976'648'192);
+  // + each rank's CPU optimizer scratch chunks (2 x 2^18 fp32 elements).
+  EXPECT_DOUBLE_EQ(e.cpu_peak_bytes_per_node, 18.0 * 68'976'648'192 + 8 * 2'097'152);
   EXPECT_DOUBLE_EQ(item_bytes(e.items, Category::kParams), 2.0 * 68'976'648'192);  // on the CPU
   EXPECT_EQ(e.bytes(Category::kParams, Location::kDevice), 0);
   // Gathered on the device: largest module (lm_head, 262,144,000) + prefetch 5e7 + persistent
@@ -110,14 +114,17 @@ TEST(MemoryEstimate, StepTemporariesAndSwapBuffers) {
   plan.zero_stage = 1;
   plan.dp = 4;
   auto items = buffer_memory(c, c.total, plan);
-  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 4.0 * c.total / 4);
+  // + ds's optimizer's two scratch chunks of 2^18 fp32 elements, kept between steps.
+  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 4.0 * c.total / 4 + 2 * 262'144 * 4);
   plan.zero_stage = 3;
   plan.offload_optimizer = plan.offload_param = OffloadDevice::kNvme;
   items = buffer_memory(c, c.total, plan);
   // 4 optimizer buffers of min(sub_group_size 1e9, Ψ/4 = 1.68e9) fp32 elements, plus 5 parameter
   // buffers of max(buffer_size 1e8, largest module 131,072,000) fp16 elements.
   EXPECT_DOUBLE_EQ(item_bytes(items, Category::kSwapBuffers), 4 * 1e9 * 4 + 5 * 131'072'000.0 * 2);
-  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 0);
+  // Offloaded, the optimizer and its scratch chunks run on the CPU.
+  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 2 * 262'144 * 4);
+  EXPECT_EQ(items.back().location, Location::kCpu);
 }
 
 TEST(MemoryEstimate, FitNamesTheExceededMemory) {
@@ -192,6 +199,27 @@ TEST(EstimateTable, StageConflictsMarkRowsOtherProblemsThrow) {
                            "num_key_value_heads=32; tp=3 does not divide intermediate_size=11008; dp*tp*pp*sp = "
                            "1*3*1*1 = 3 does not equal the 8 ranks of the cluster");
   }
+}
+
+// On a CPU, LibTorch casts the bf16 gradients to a temporary fp32 copy as it adds them into the
+// fp32 accumulation (a step-phase item); a CUDA kernel casts on the fly. Stage 0 all-reduces the
+// flat gradient buffer in place, so two ranks add no reduce bucket.
+TEST(MemoryEstimate, CpuAccumulationCastAndNoStage0Bucket) {
+  const ModelSpec& m = preset("ds-tiny");
+  ParamCount c = count_params(m);
+  Plan plan;
+  plan.dtype = DType::kBf16;  // stage 0: fp32 accumulation
+  plan.dp = 2;
+  auto step_bytes = [](const std::vector<MemoryItem>& items) {
+    double sum = 0;
+    for (const auto& i : items) sum += i.category == Category::kStepTemporaries && i.phase == Phase::kOptimizerStep ? i.bytes : 0;
+    return sum;
+  };
+  EXPECT_DOUBLE_EQ(step_bytes(buffer_memory(c, c.total, plan, /*cpu_device=*/true)), 4.0 * c.total);
+  EXPECT_DOUBLE_EQ(step_bytes(buffer_memory(c, c.total, plan, /*cpu_device=*/false)), 0);
+  EXPECT_DOUBLE_EQ(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets), 0);
+  plan.zero_stage = 1;  // ZeRO reduces through buckets
+  EXPECT_GT(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets), 0);
 }
 
 }  // namespace

@@ -31,6 +31,17 @@ TEST(PlanFromConfig, Zero2Bf16) {
   EXPECT_TRUE(plan_problems(p, llama7b(), 8).empty());
 }
 
+// ds.activation_checkpointing "every-N" recomputes blocks 0, N, 2N, ...
+TEST(PlanFromConfig, EveryNCheckpointing) {
+  configs::Config c = example("zero2_bf16.json");
+  c.ds.activation_checkpointing = {configs::CheckpointPolicy::Kind::kEveryN, 3};
+  Plan p = plan_from_config(c, llama7b(), 8);
+  EXPECT_EQ(p.checkpointing, Checkpointing::kFull);
+  EXPECT_EQ(p.checkpoint_every, 3);
+  c.ds.activation_checkpointing = {configs::CheckpointPolicy::Kind::kFull, 0};
+  EXPECT_EQ(plan_from_config(c, llama7b(), 8).checkpoint_every, 1);
+}
+
 TEST(PlanFromConfig, Zero3NvmeInfinity) {
   Plan p = plan_from_config(example("zero3_nvme_infinity.json"), llama7b(), 8);
   EXPECT_EQ(p.zero_stage, 3);
