@@ -233,6 +233,7 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     zero::ZeroOptions zero_options;
     zero_options.stage = stage;
     zero_options.reduce_bucket_size = o.config.zero_optimization.reduce_bucket_size;
+    zero_options.overlap_comm = o.config.zero_optimization.overlap_comm_effective();
     s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
                                                    zero_options);
   } else {

@@ -82,6 +82,7 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
 }
 
 ZeroOptimizer::~ZeroOptimizer() {
+  for (Pending& p : pending_) p.work.wait();
   // The parameters outlive this optimizer; their accumulators must stop calling into it.
   for (std::size_t i = 0; i < accumulators_.size(); ++i) accumulators_[i]->del_post_hook(hook_keys_[i]);
 }
@@ -99,7 +100,13 @@ void ZeroOptimizer::on_gradient(std::size_t slot) {
   staged.narrow(0, s.offset - bucket.begin, s.numel).copy_(grad.reshape({-1}));
   param.mutable_grad().reset();  // ZeRO-2: the whole gradient is never kept
   if (++arrived_[b] == bucket.slots.size()) {
-    reduce_bucket(b, staged);
+    if (zero_.overlap_comm) {
+      torch::Tensor chunk = torch::empty({bucket.chunk}, staged.options());
+      comm::CommWork work = comm_.reduce_scatter_async(chunk, staged);
+      pending_.push_back({b, std::move(staged), std::move(chunk), std::move(work)});
+    } else {
+      reduce_bucket(b, staged);
+    }
     staged = torch::Tensor();
   }
 }
@@ -111,8 +118,17 @@ void ZeroOptimizer::reduce_bucket(std::size_t b, const torch::Tensor& padded) {
   grad32_.narrow(0, bucket.partition_offset, bucket.chunk).add_(chunk);
 }
 
+void ZeroOptimizer::wait_pending() {
+  for (Pending& p : pending_) {
+    p.work.wait();
+    grad32_.narrow(0, layout_.buckets()[p.bucket].partition_offset, p.chunk.numel()).add_(p.chunk);
+  }
+  pending_.clear();
+}
+
 void ZeroOptimizer::flush_open_buckets() {
   torch::NoGradGuard no_grad;
+  wait_pending();
   for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
     // Every rank runs the same graph, so the same buckets are open on every rank.
     if (arrived_[b] > 0 && arrived_[b] < layout_.buckets()[b].slots.size()) reduce_bucket(b, staging_[b]);

@@ -33,9 +33,8 @@
 #include "engine/train/optimizer.hpp"
 #include "engine/zero/zero_layout.hpp"
 
-namespace ds::comm {
-class Communicator;
-}
+#include "engine/comm/process_group.hpp"
+
 namespace torch::autograd {
 struct Node;
 }
@@ -45,6 +44,10 @@ namespace ds::engine::zero {
 struct ZeroOptions {
   int stage = 1;                             ///< 1 or 2
   std::int64_t reduce_bucket_size = 500'000'000;  ///< elements per bucket (zero_optimization.reduce_bucket_size)
+  /// Stage 2: start each bucket's reduce-scatter without waiting for it, so communication runs
+  /// (on the backend's threads) while backward goes on; the results are collected at the end of
+  /// the micro-batch. Costs one staging buffer per bucket in flight (zero_optimization.overlap_comm).
+  bool overlap_comm = false;
 };
 
 class ZeroOptimizer {
@@ -115,6 +118,14 @@ class ZeroOptimizer {
   std::vector<std::size_t> arrived_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
   std::vector<std::uintptr_t> hook_keys_;
+  struct Pending {
+    std::size_t bucket;
+    torch::Tensor staged;  ///< kept alive until the collective is done
+    torch::Tensor chunk;
+    comm::CommWork work;
+  };
+  std::vector<Pending> pending_;  ///< overlap_comm: reduce-scatters in flight
+  void wait_pending();
 };
 
 }  // namespace ds::engine::zero

@@ -89,17 +89,19 @@ struct ZeroCase {
   int ranks;
   const char* dtype;  // "fp32" | "bf16"
   int accumulation;
+  bool overlap = false;  // zero_optimization.overlap_comm
 };
 
 void PrintTo(const ZeroCase& c, std::ostream* os) {
-  *os << "stage " << c.stage << ", " << c.ranks << " ranks, " << c.dtype << ", accumulation " << c.accumulation;
+  *os << "stage " << c.stage << ", " << c.ranks << " ranks, " << c.dtype << ", accumulation " << c.accumulation
+      << (c.overlap ? ", overlap_comm" : "");
 }
 
 std::string config_of(const ZeroCase& c, int micro_batch) {
   nlohmann::json j = {{"train_micro_batch_size_per_gpu", micro_batch},
                       {"gradient_accumulation_steps", c.accumulation},
                       {"gradient_clipping", 0.5},
-                      {"zero_optimization", {{"stage", c.stage}, {"reduce_bucket_size", 50000}}},
+                      {"zero_optimization", {{"stage", c.stage}, {"reduce_bucket_size", 50000}, {"overlap_comm", c.overlap}}},
                       {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 0.003}, {"weight_decay", 0.01}}}}}};
   if (std::string(c.dtype) == "bf16") j["bf16"] = {{"enabled", true}};
   return j.dump();
@@ -168,12 +170,12 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                          testing::Values(ZeroCase{1, 2, "fp32", 1}, ZeroCase{2, 2, "fp32", 1}, ZeroCase{1, 2, "fp32", 2},
-                                         ZeroCase{2, 2, "fp32", 2}, ZeroCase{2, 4, "fp32", 2}, ZeroCase{1, 2, "bf16", 2},
+                                         ZeroCase{2, 2, "fp32", 2}, ZeroCase{2, 2, "fp32", 2, true}, ZeroCase{2, 4, "fp32", 2}, ZeroCase{1, 2, "bf16", 2},
                                          ZeroCase{2, 2, "bf16", 2}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +
-                                  "_accum" + std::to_string(c.accumulation);
+                                  "_accum" + std::to_string(c.accumulation) + (c.overlap ? "_overlap" : "");
                          });
 
 }  // namespace
