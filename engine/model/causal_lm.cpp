@@ -123,19 +123,24 @@ torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Ten
   ctx.positions = positions.defined() ? positions : default_positions(input_ids);
   ctx.impl = options_.attention;
   ctx.checkpoint_core = options_.checkpointing.kind == configs::CheckpointPolicy::Kind::kSelective;
+  if (hooks_) hooks_->begin_forward();
   auto h = decoder->embed->forward(input_ids);
   if (decoder->positions) h = h + decoder->positions->forward(ctx.positions);
   if (!rope_inv_freq_.empty()) ctx.rope = rope_tables(inv_freq_on(h.device()), ctx.positions, h.scalar_type());
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(decoder->blocks->size()); ++i) {
     auto block = decoder->blocks->ptr<Block>(static_cast<std::size_t>(i));
+    if (hooks_) hooks_->before_block(i);
     if (checkpoints_block(i)) {
       h = checkpoint([block, ctx](const std::vector<torch::Tensor>& in) { return block->forward(in[0], ctx); }, {h});
     } else {
       h = block->forward(h, ctx);
     }
+    if (hooks_) h = hooks_->after_block(i, h);
   }
   h = decoder->final_norm->forward(h);
-  return lm_head ? lm_head->forward(h) : torch::nn::functional::linear(h, decoder->embed->weight);
+  auto logits = lm_head ? lm_head->forward(h) : torch::nn::functional::linear(h, decoder->embed->weight);
+  if (hooks_) hooks_->end_forward();
+  return logits;
 }
 
 std::shared_ptr<CausalLM> build_model(const estimators::ModelSpec& spec, const ModelOptions& options) {

@@ -54,6 +54,19 @@ class Decoder : public torch::nn::Module {
   std::shared_ptr<UnaryModule> final_norm;
 };
 
+/// Lets ZeRO-3 fetch a block's partitioned parameters just before the block runs and drop them
+/// after (engine/zero). forward() calls begin_forward() first, before()/after() around every
+/// transformer block (after() may return the output with a gradient hook attached) and
+/// end_forward() with the logits.
+class BlockHooks {
+ public:
+  virtual ~BlockHooks() = default;
+  virtual void begin_forward() = 0;
+  virtual void before_block(std::int64_t index) = 0;
+  virtual torch::Tensor after_block(std::int64_t index, torch::Tensor output) = 0;
+  virtual void end_forward() = 0;
+};
+
 /// A causal language model: backbone + lm_head. Construct with build_model().
 class CausalLM : public torch::nn::Module {
  public:
@@ -71,6 +84,8 @@ class CausalLM : public torch::nn::Module {
   void set_checkpointing(const configs::CheckpointPolicy& policy);
   /// Whether block `index` recomputes its activations in backward under the current policy.
   bool checkpoints_block(std::int64_t index) const;
+  /// Installs (or, with nullptr, removes) the hooks forward() calls; not owned.
+  void set_block_hooks(BlockHooks* hooks) { hooks_ = hooks; }
 
   std::shared_ptr<Decoder> decoder;
   std::shared_ptr<Linear> lm_head;  ///< null when tied to the input embedding
@@ -86,6 +101,7 @@ class CausalLM : public torch::nn::Module {
   ModelOptions options_;
   std::vector<double> rope_inv_freq_;  ///< empty for learned positions
   torch::Tensor inv_freq_;             ///< cache for inv_freq_on()
+  BlockHooks* hooks_ = nullptr;
 };
 
 /// Builds the model on the CPU in fp32, initialises it from options.seed (init_weights), then

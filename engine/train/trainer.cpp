@@ -56,10 +56,38 @@ void synchronize(const torch::Device& device) {
 double predict_peak(const TrainerOptions& o, int world) {
   estimators::Plan plan = estimators::plan_from_config(o.config, o.model, world, "config");
   plan.fused_attention = model::has_fused_attention();
+  // The engine's ZeRO-3 recomputes every block in backward (its parameters are fetched again).
+  if (world > 1 && plan.zero_stage == 3) plan.checkpointing = estimators::Checkpointing::kFull;
   auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");
   cluster.gpus_per_node = world;
   auto estimate = estimators::estimate_memory(o.model, estimators::count_params(o.model), cluster, plan);
   return estimators::tensor_peak_bytes(estimate);
+}
+
+// The model's parameters with the non-block ones first, then block by block, and the number of
+// parameters in each of those groups (ZeRO-3's buckets).
+std::vector<NamedTensor> zero3_order(model::CausalLM& lm, std::vector<std::size_t>& group_sizes) {
+  std::map<const void*, std::size_t> block_of;
+  const std::size_t blocks = lm.decoder->blocks->size();
+  for (std::size_t i = 0; i < blocks; ++i) {
+    for (const auto& p : lm.decoder->blocks->ptr(i)->parameters()) block_of[p.unsafeGetTensorImpl()] = i + 1;
+  }
+  std::vector<std::vector<NamedTensor>> groups(blocks + 1);
+  for (const auto& [name, tensor] : trainable_unique([&] {
+         std::vector<NamedTensor> all;
+         for (const auto& item : lm.named_parameters()) all.emplace_back(item.key(), item.value());
+         return all;
+       }())) {
+    auto it = block_of.find(tensor.unsafeGetTensorImpl());
+    groups[it == block_of.end() ? 0 : it->second].emplace_back(name, tensor);
+  }
+  std::vector<NamedTensor> ordered;
+  group_sizes.clear();
+  for (auto& g : groups) {
+    group_sizes.push_back(g.size());
+    ordered.insert(ordered.end(), g.begin(), g.end());
+  }
+  return ordered;
 }
 
 }  // namespace
@@ -183,10 +211,6 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   if (o.seq_len <= 0 || o.micro_batch <= 0 || o.grad_accum <= 0) {
     throw ConfigError(format_error("batch", "seq_len, micro-batch and gradient accumulation must be > 0"));
   }
-  if (o.config.zero_optimization.stage == 3 && s.world > 1) {
-    throw UsageError(format_error("zero_optimization.stage", "stage 3 (partitioned parameters) is not in this build yet",
-                                  "3", "stage 2 partitions gradients and optimizer states; stage 3 is issue 7's next step"));
-  }
   if (o.device.is_cpu() && configs::compute_dtype(o.config) == configs::DType::kFp16) {
     // LibTorch's CPU kernels have no fp16 matrix multiply ("addmm_impl_cpu_ not implemented for Half").
     throw ConfigError(format_error(o.config.ds.dtype ? "ds.dtype" : "fp16.enabled", "fp16 training needs a CUDA device",
@@ -207,7 +231,9 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   sampler_options.rank = s.rank;
   sampler_options.world_size = s.world;
   s.sampler.emplace(*s.file, sampler_options);
-  if (o.eval_every > 0 && !o.eval_data.empty() && s.rank == 0) {
+  // ZeRO-3 fetches parameters with collectives, so every rank runs the evaluation with rank 0.
+  const bool all_ranks_evaluate = s.world > 1 && o.config.zero_optimization.stage == 3;
+  if (o.eval_every > 0 && !o.eval_data.empty() && (s.rank == 0 || all_ranks_evaluate)) {
     data::TokenFileOptions eval_options;
     eval_options.check_vocab_size = o.model.vocab;
     s.eval_file = data::TokenFile::open(o.eval_data, eval_options);
@@ -229,13 +255,24 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   ParamGroupSpec group;
   for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
   const int stage = o.config.zero_optimization.stage;
-  if (s.world > 1 && (stage == 1 || stage == 2)) {
+  if (s.world > 1 && stage >= 1) {
     zero::ZeroOptions zero_options;
     zero_options.stage = stage;
+    if (stage == 3) {
+      // One bucket per transformer block, fetched just before the block runs; the rest (embeddings,
+      // final norm, lm_head) is one bucket first. Backward recomputes each block with its
+      // parameters fetched again, so activation checkpointing is implied.
+      group.params = zero3_order(*s.model, zero_options.bucket_slots);
+      if (!s.model->checkpoints_block(0) || o.config.ds.activation_checkpointing.kind != configs::CheckpointPolicy::Kind::kFull) {
+        log::info("ZeRO-3: every block recomputes its activations in backward (activation checkpointing 'full')");
+      }
+      s.model->set_checkpointing({configs::CheckpointPolicy::Kind::kFull, 0});
+    }
     zero_options.reduce_bucket_size = o.config.zero_optimization.reduce_bucket_size;
     zero_options.overlap_comm = o.config.zero_optimization.overlap_comm_effective();
     s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
                                                    zero_options);
+    if (stage == 3) s.model->set_block_hooks(s.zero.get());
   } else {
     if (stage > 0 && s.world == 1) log::debug("ZeRO stage ", stage, " with one rank: nothing to partition");
     s.optimizer = std::make_unique<MixedPrecisionOptimizer>(std::vector<ParamGroupSpec>{group},
@@ -364,10 +401,13 @@ std::filesystem::path Trainer::save() {
     checkpoint::write_fragment_shard(shard, s.rank, s.world, s.zero->stage(), s.zero->state_fragments());
     o.comm->barrier();
   }
+  // ZeRO-3 gathers the weights bucket by bucket: every rank takes part.
+  std::vector<NamedTensor> weights;
+  if (s.zero) weights = s.zero->model_state();
   if (s.is_rank0()) {
     checkpoint::CheckpointState ckpt;
     if (s.zero) {
-      ckpt.model = s.zero->model_state();
+      ckpt.model = std::move(weights);
       ckpt.optimizer_meta = s.zero->optimizer_state_meta();
       ckpt.loss_scaler = s.zero->loss_scaler().state_dict();
       ckpt.metadata.precision = to_string(s.zero->precision());

@@ -41,6 +41,9 @@ class ZeroLayout {
  public:
   /// Throws UsageError when world < 1 or bucket_elems < 1.
   ZeroLayout(const train::FlatLayout& layout, int world, std::int64_t bucket_elems);
+  /// Buckets given as parameter counts, in layout order (ZeRO-3: one bucket per transformer
+  /// block, fetched and released as a unit). The counts must add up to the layout's slots.
+  ZeroLayout(const train::FlatLayout& layout, int world, const std::vector<std::size_t>& bucket_slots);
 
   const train::FlatLayout& flat() const { return flat_; }
   const std::vector<ZeroBucket>& buckets() const { return buckets_; }
@@ -58,6 +61,9 @@ class ZeroLayout {
   std::vector<OwnedPiece> pieces(int rank) const;
 
  private:
+  /// Closes `current` as the next bucket.
+  void add_bucket(ZeroBucket current);
+
   train::FlatLayout flat_;
   int world_ = 1;
   std::vector<ZeroBucket> buckets_;

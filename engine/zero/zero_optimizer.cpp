@@ -13,8 +13,10 @@ namespace ds::engine::zero {
 
 namespace {
 
-train::FlatLayout layout_of(const std::vector<train::NamedTensor>& params) {
-  return train::FlatLayout(train::trainable_unique(params));
+ZeroLayout make_layout(const std::vector<train::NamedTensor>& params, int world, const ZeroOptions& zero) {
+  train::FlatLayout flat(train::trainable_unique(params));
+  if (!zero.bucket_slots.empty()) return ZeroLayout(flat, world, zero.bucket_slots);
+  return ZeroLayout(flat, world, zero.reduce_bucket_size);
 }
 
 }  // namespace
@@ -41,9 +43,9 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
       rank_(comm.rank()),
       optimizer_(optimizer),
       scaler_(train::loss_scaler_config(options)),
-      layout_(layout_of(params), comm.world_size(), zero.reduce_bucket_size) {
-  if (zero_.stage != 1 && zero_.stage != 2) {
-    throw UsageError(format_error("zero_optimization.stage", "this optimizer partitions stages 1 and 2",
+      layout_(make_layout(params, comm.world_size(), zero)) {
+  if (zero_.stage < 1 || zero_.stage > 3) {
+    throw UsageError(format_error("zero_optimization.stage", "this optimizer partitions stages 1 to 3",
                                   std::to_string(zero_.stage)));
   }
   if (options_.gradient_clipping < 0 || !std::isfinite(options_.gradient_clipping)) {
@@ -66,18 +68,33 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
       master_.narrow(0, layout_.buckets()[b].partition_offset, last - first).copy_(whole.narrow(0, first, last - first));
     }
   }
-  flat_ = std::make_unique<train::FlatParams>(taken, train::scalar_type_of(options_.precision),
-                                              /*grad_buffer=*/zero_.stage == 1);
+  if (zero_.stage == 3) {
+    params_ = tensors;
+    owned16_ = master_.to(train::scalar_type_of(options_.precision));
+    gathered_.resize(layout_.buckets().size());
+    // The model dtype first: set_data with another dtype makes autograd forget a leaf's gradient
+    // accumulator, and the hooks below go on the accumulators for good.
+    for (torch::Tensor& p : params_) p.set_data(p.detach().to(owned16_.scalar_type()));
+  } else {
+    flat_ = std::make_unique<train::FlatParams>(taken, train::scalar_type_of(options_.precision),
+                                                /*grad_buffer=*/zero_.stage == 1);
+    params_ = flat_->params();
+  }
   grad32_ = torch::zeros_like(master_);
   optimizer_.add_group(master_);
   staging_.resize(layout_.buckets().size());
   arrived_.assign(layout_.buckets().size(), 0);
-  if (zero_.stage == 2) {
-    for (std::size_t i = 0; i < flat_->params().size(); ++i) {
-      auto accumulator = torch::autograd::impl::grad_accumulator(flat_->params()[i]);
+  if (zero_.stage >= 2) {
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      auto accumulator = torch::autograd::impl::grad_accumulator(params_[i]);
       hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<GradHook>(this, i)));
       accumulators_.push_back(std::move(accumulator));
     }
+  }
+  if (zero_.stage == 3) {
+    // Only now, after the gradient accumulators exist (autograd records a leaf's shape when it
+    // makes its accumulator), are the whole parameters dropped: a rank keeps just its chunks.
+    for (torch::Tensor& p : params_) p.set_data(torch::empty({0}, owned16_.options()));
   }
 }
 
@@ -89,7 +106,7 @@ ZeroOptimizer::~ZeroOptimizer() {
 
 void ZeroOptimizer::on_gradient(std::size_t slot) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor& param = flat_->params()[slot];
+  const torch::Tensor& param = params_[slot];
   torch::Tensor grad = param.grad();
   if (!grad.defined()) return;
   const std::size_t b = layout_.bucket_of(slot);
@@ -108,6 +125,7 @@ void ZeroOptimizer::on_gradient(std::size_t slot) {
       reduce_bucket(b, staged);
     }
     staged = torch::Tensor();
+    if (zero_.stage == 3) release_bucket(b);
   }
 }
 
@@ -134,11 +152,12 @@ void ZeroOptimizer::flush_open_buckets() {
     if (arrived_[b] > 0 && arrived_[b] < layout_.buckets()[b].slots.size()) reduce_bucket(b, staging_[b]);
     staging_[b] = torch::Tensor();
     arrived_[b] = 0;
+    if (zero_.stage == 3) release_bucket(b);
   }
 }
 
 void ZeroOptimizer::accumulate_grads() {
-  if (zero_.stage == 2) flush_open_buckets();
+  if (zero_.stage >= 2) flush_open_buckets();
   else flat_->sync_grads();
 }
 
@@ -177,7 +196,8 @@ train::StepResult ZeroOptimizer::step(double lr) {
   }
   if (!result.skipped) {
     optimizer_.step({grad32_}, lr);
-    gather_parameters();
+    if (zero_.stage == 3) owned16_.copy_(master_);  // fetched on demand by the next forward
+    else gather_parameters();
   }
   grad32_.zero_();
   return result;
@@ -195,7 +215,64 @@ void ZeroOptimizer::gather_parameters() {
   }
 }
 
-std::vector<train::NamedTensor> ZeroOptimizer::model_state() const { return flat_->layout().unpack(flat_->data()); }
+std::vector<train::NamedTensor> ZeroOptimizer::model_state() {
+  if (zero_.stage != 3) return flat_->layout().unpack(flat_->data());
+  torch::NoGradGuard no_grad;
+  std::vector<train::NamedTensor> out;
+  for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+    gather_bucket(b);
+    for (std::size_t slot : layout_.buckets()[b].slots) {
+      out.emplace_back(layout_.flat().slots()[slot].name, params_[slot].detach().clone());
+    }
+    release_bucket(b);
+  }
+  return out;
+}
+
+void ZeroOptimizer::gather_bucket(std::size_t b) {
+  if (gathered_[b].defined()) return;
+  torch::NoGradGuard no_grad;
+  const ZeroBucket& bucket = layout_.buckets()[b];
+  torch::Tensor whole = torch::empty({bucket.padded}, owned16_.options());
+  comm_.all_gather_into(whole, owned16_.narrow(0, bucket.partition_offset, bucket.chunk));
+  for (std::size_t slot : bucket.slots) {
+    const train::FlatSlot& s = layout_.flat().slots()[slot];
+    // set_data keeps the autograd leaf (and its gradient accumulator) and swaps the storage.
+    params_[slot].set_data(whole.narrow(0, s.offset - bucket.begin, s.numel).view(s.shape));
+  }
+  gathered_[b] = whole;
+}
+
+void ZeroOptimizer::release_bucket(std::size_t b) {
+  if (!gathered_[b].defined()) return;
+  torch::NoGradGuard no_grad;
+  for (std::size_t slot : layout_.buckets()[b].slots) params_[slot].set_data(torch::empty({0}, owned16_.options()));
+  gathered_[b] = torch::Tensor();
+}
+
+void ZeroOptimizer::begin_forward() {
+  if (zero_.stage == 3) gather_bucket(0);
+}
+
+void ZeroOptimizer::before_block(std::int64_t index) {
+  if (zero_.stage == 3) gather_bucket(static_cast<std::size_t>(index) + 1);
+}
+
+torch::Tensor ZeroOptimizer::after_block(std::int64_t index, torch::Tensor output) {
+  if (zero_.stage != 3) return output;
+  const std::size_t b = static_cast<std::size_t>(index) + 1;
+  if (output.requires_grad()) {
+    // Before this block's backward (which recomputes it) its parameters must be back.
+    output.register_hook([this, b](const at::TensorBase&) { gather_bucket(b); });
+  }
+  release_bucket(b);
+  return output;
+}
+
+void ZeroOptimizer::end_forward() {
+  // Without a backward to come (evaluation), nothing needs the outer parameters any more.
+  if (zero_.stage == 3 && !torch::GradMode::is_enabled()) release_bucket(0);
+}
 
 std::vector<std::string> ZeroOptimizer::state_kinds() const {
   std::vector<std::string> kinds = {"master"};
@@ -253,7 +330,8 @@ void ZeroOptimizer::load_state(const nlohmann::json& meta, const StateReader& re
     else loaded["group0." + kind] = filled;
   }
   optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), loaded, where);
-  gather_parameters();
+  if (zero_.stage == 3) owned16_.copy_(master_);
+  else gather_parameters();
 }
 
 }  // namespace ds::engine::zero

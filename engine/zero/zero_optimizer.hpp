@@ -10,6 +10,14 @@
 //           gradient into its bucket's fp32 staging buffer and frees it; when a bucket has all
 //           its gradients it is reduce-scattered at once (overlapping the rest of backward), and
 //           the rank adds its chunk into the fp32 gradient partition.
+//  stage 3: as stage 2, and the model-dtype parameters are partitioned too: a rank keeps only
+//           its chunk of each bucket (one bucket per transformer block, one for the rest) and
+//           the model's parameter tensors are empty between uses. Through model::BlockHooks a
+//           block's bucket is all-gathered just before the block runs and dropped after; its
+//           backward recomputes the block (activation checkpointing is implied) with the bucket
+//           gathered again, and it is dropped once all its gradients have been reduce-scattered.
+//           Not yet: prefetching, stage3_param_persistence_threshold, and partitioning at
+//           construction (the model is built whole on every rank, then partitioned).
 // Then, on every rank: average over ranks, unscale (fp16), global norm (partial sums of squares
 // all-reduced, so every rank sees the same norm and the same overflow verdict), clip, update the
 // master partition, and all-gather the updated partitions bucket by bucket into the model's
@@ -27,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint/zero_fragments.hpp"
+#include "engine/model/causal_lm.hpp"
 #include "engine/train/flat_params.hpp"
 #include "engine/train/loss_scaler.hpp"
 #include "engine/train/mixed_precision.hpp"
@@ -48,9 +57,13 @@ struct ZeroOptions {
   /// (on the backend's threads) while backward goes on; the results are collected at the end of
   /// the micro-batch. Costs one staging buffer per bucket in flight (zero_optimization.overlap_comm).
   bool overlap_comm = false;
+  /// Stage 3: the buckets as parameter counts in the order of the parameters given (the model's
+  /// non-block parameters first, then one bucket per transformer block). Empty: buckets of
+  /// reduce_bucket_size elements.
+  std::vector<std::size_t> bucket_slots;
 };
 
-class ZeroOptimizer {
+class ZeroOptimizer : public model::BlockHooks {
  public:
   /// Takes over `params` (the model's named parameters; the same on every rank, e.g. built from
   /// the same seed): converts them to the precision's dtype in place and keeps this rank's
@@ -74,8 +87,17 @@ class ZeroOptimizer {
   /// Reduce (stage 1), average, unscale, check overflow, clip, update and all-gather.
   train::StepResult step(double lr);
 
-  /// The model's parameters in the model dtype (whole on every rank), by name.
-  std::vector<train::NamedTensor> model_state() const;
+  /// The model's parameters in the model dtype, whole, by name. Stage 3 gathers them bucket by
+  /// bucket (a collective: every rank must call it).
+  std::vector<train::NamedTensor> model_state();
+
+  // Stage 3's model::BlockHooks (no-ops at stages 1-2): the non-block parameters are gathered
+  // for the whole forward/backward, each block's just before it runs (forward, and backward's
+  // recomputation), and dropped again after.
+  void begin_forward() override;
+  void before_block(std::int64_t index) override;
+  torch::Tensor after_block(std::int64_t index, torch::Tensor output) override;
+  void end_forward() override;
   /// This rank's fp32 gradient partition (for tests).
   const torch::Tensor& grad_partition() const { return grad32_; }
   /// This rank's fp32 master partition.
@@ -100,6 +122,8 @@ class ZeroOptimizer {
   void reduce_bucket(std::size_t b, const torch::Tensor& padded);
   void flush_open_buckets();
   void gather_parameters();
+  void gather_bucket(std::size_t b);   ///< stage 3: fetch bucket b's parameters from every rank
+  void release_bucket(std::size_t b);  ///< stage 3: drop them (keep only this rank's chunk)
   std::vector<std::string> state_kinds() const;
   torch::Tensor state_tensor(const std::string& kind) const;
 
@@ -109,7 +133,10 @@ class ZeroOptimizer {
   int rank_ = 0;
   train::Optimizer optimizer_;
   train::LossScaler scaler_;
-  std::unique_ptr<train::FlatParams> flat_;
+  std::unique_ptr<train::FlatParams> flat_;  ///< stages 1-2: the whole model-dtype parameters
+  std::vector<torch::Tensor> params_;          ///< the model's parameters, in layout order
+  torch::Tensor owned16_;                      ///< stage 3: this rank's chunks in the model dtype
+  std::vector<torch::Tensor> gathered_;        ///< stage 3: a bucket's whole buffer while it is fetched
   ZeroLayout layout_;
   torch::Tensor master_;  ///< fp32 partition
   torch::Tensor grad32_;  ///< fp32 gradient partition

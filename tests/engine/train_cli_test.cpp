@@ -115,18 +115,18 @@ TEST_F(TrainCli, TwoRanksMatchOneProcess) {
 }
 
 // Resume with another number of ranks and another ZeRO stage, with no conversion step: 4 ranks
-// at stage 2 save at step 3, 2 ranks at stage 1 continue to step 6, and the losses follow one
+// at stage 3 save at step 3, 2 ranks at stage 2 continue to step 6, and the losses follow one
 // process that ran all 6 steps (same global batch of 4 windows), to 1e-5 relative.
 TEST_F(TrainCli, ResumesOnAnotherWorldSizeAndStage) {
   test::DsRun ref = test::run_ds(common("straight") + " --micro-batch 4 --steps 6 -q", env());
   ASSERT_EQ(ref.code, 0) << ref.output();
-  test::DsRun first = test::run_ds(common("resharded") + " --micro-batch 1 --nproc 4 --zero-stage 2 --steps 3 -q", env());
+  test::DsRun first = test::run_ds(common("resharded") + " --micro-batch 1 --nproc 4 --zero-stage 3 --steps 3 -q", env());
   ASSERT_EQ(first.code, 0) << first.output();
   for (int r = 0; r < 4; ++r) {
     EXPECT_TRUE(std::filesystem::exists(dir_.path() / "resharded" / "global_step3" /
                                         ("zero_shard_rank" + std::to_string(r) + ".safetensors")));
   }
-  test::DsRun second = test::run_ds(common("resharded") + " --micro-batch 2 --nproc 2 --zero-stage 1 --steps 6", env());
+  test::DsRun second = test::run_ds(common("resharded") + " --micro-batch 2 --nproc 2 --zero-stage 2 --steps 6", env());
   ASSERT_EQ(second.code, 0) << second.output();
   EXPECT_NE(second.err.find("resumed from global_step3"), std::string::npos) << second.err;
   auto a = losses("straight"), b = losses("resharded");

@@ -159,7 +159,9 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   // 4 Ψ), and stage 1 also keeps a whole model-dtype gradient buffer.
   const double params = 1'049'728.0;
   const bool bf16 = std::string(c.dtype) == "bf16";
-  const double flat_change = bf16 ? -2 * params : 0;
+  // Stage 3 drops the whole fp32 parameters (4 Ψ) and keeps its chunk of them in the model dtype.
+  // (In fp32 that chunk is the master itself.)
+  const double flat_change = c.stage == 3 ? -4 * params + (bf16 ? 2 * params / c.ranks : 0) : (bf16 ? -2 * params : 0);
   const double whole_grads = c.stage == 1 ? (bf16 ? 2 : 4) * params : 0;
   const double expected_bytes = flat_change + whole_grads + 16 * params / c.ranks;
   for (int r = 0; r < c.ranks; ++r) {
@@ -171,12 +173,32 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
 INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                          testing::Values(ZeroCase{1, 2, "fp32", 1}, ZeroCase{2, 2, "fp32", 1}, ZeroCase{1, 2, "fp32", 2},
                                          ZeroCase{2, 2, "fp32", 2}, ZeroCase{2, 2, "fp32", 2, true}, ZeroCase{2, 4, "fp32", 2}, ZeroCase{1, 2, "bf16", 2},
-                                         ZeroCase{2, 2, "bf16", 2}),
+                                         ZeroCase{2, 2, "bf16", 2}, ZeroCase{3, 2, "fp32", 2},
+                                         ZeroCase{3, 4, "fp32", 1}, ZeroCase{3, 2, "bf16", 2},
+                                         ZeroCase{3, 2, "fp32", 2, true}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +
                                   "_accum" + std::to_string(c.accumulation) + (c.overlap ? "_overlap" : "");
                          });
+
+}  // namespace
+}  // namespace ds::engine::zero
+
+namespace ds::engine::zero {
+namespace {
+
+TEST(ZeroLayout, ExplicitBucketsFollowTheGivenParameterCounts) {
+  ZeroLayout z(layout_of({3, 4, 10, 2, 1}), 2, std::vector<std::size_t>{1, 2, 2});
+  ASSERT_EQ(z.buckets().size(), 3u);
+  EXPECT_EQ(z.buckets()[0].size(), 3);
+  EXPECT_EQ(z.buckets()[1].size(), 14);
+  EXPECT_EQ(z.buckets()[2].size(), 3);
+  EXPECT_EQ(z.bucket_of(4), 2u);
+  EXPECT_EQ(z.partition_numel(), 2 + 7 + 2);
+  EXPECT_THROW(ZeroLayout(layout_of({3, 4}), 2, std::vector<std::size_t>{1}), UsageError);
+  EXPECT_THROW(ZeroLayout(layout_of({3, 4}), 2, std::vector<std::size_t>{1, 2}), UsageError);
+}
 
 }  // namespace
 }  // namespace ds::engine::zero
