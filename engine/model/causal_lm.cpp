@@ -117,7 +117,7 @@ torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Ten
   if (t > limit) {
     throw UsageError(format_error(spec_.name, "sequence longer than the model supports", std::to_string(t) + " tokens",
                                   "at most " + std::to_string(limit),
-                                  windowed ? "sliding-window attention is not implemented" : ""));
+                                  windowed ? "this engine attends over the whole sequence (no sliding window): use --seq up to the window" : ""));
   }
   AttentionContext ctx;
   ctx.positions = positions.defined() ? positions : default_positions(input_ids);

@@ -96,7 +96,7 @@ OptimizerOptions optimizer_options(const configs::OptimizerConfig& config) {
     case OptimizerType::kAdam: o.rule = p.adam_w_mode ? UpdateRule::kAdamW : UpdateRule::kAdam; break;
     case OptimizerType::kSGD: o.rule = UpdateRule::kSgd; break;
     default:
-      throw ConfigError(format_error("optimizer.type", "not implemented by ds's trainer",
+      throw ConfigError(format_error("optimizer.type", "not supported by ds's trainer",
                                      "\"" + configs::to_string(config.type) + "\"", "Adam, AdamW or SGD"));
   }
   if (o.rule != UpdateRule::kSgd && p.amsgrad) {

@@ -186,7 +186,7 @@ TEST(TrainOptimizer, UnsupportedConfigsGetExactMessages) {
   };
   const Case cases[] = {
       {OptimizerType::kLamb, [](auto&) {},
-       "optimizer.type: not implemented by ds's trainer (got \"Lamb\"); expected Adam, AdamW or SGD"},
+       "optimizer.type: not supported by ds's trainer (got \"Lamb\"); expected Adam, AdamW or SGD"},
       {OptimizerType::kAdam, [](auto& p) { p.amsgrad = true; },
        "optimizer.params.amsgrad: not supported (got true); expected false; hint: DeepSpeed's FusedAdam and CPU "
        "Adam do not support it either"},
