@@ -136,6 +136,13 @@ struct Trainer::State {
   std::ofstream log;
 
   bool is_rank0() const { return rank == 0; }
+  // One of the two optimizers is set; the step path does not care which.
+  Optimizer& inner_optimizer() { return zero ? zero->optimizer() : optimizer->optimizer(); }
+  LossScaler& loss_scaler() { return zero ? zero->loss_scaler() : optimizer->loss_scaler(); }
+  Precision precision() const { return zero ? zero->precision() : optimizer->precision(); }
+  double loss_scale() const { return zero ? zero->loss_scale() : optimizer->loss_scale(); }
+  void accumulate_grads() { zero ? zero->accumulate_grads() : optimizer->accumulate_grads(); }
+  StepResult optimizer_step(double lr) { return zero ? zero->step(lr) : optimizer->step(lr); }
   void open_log();
   void resume();
   std::int64_t tokens_per_step() const {
@@ -176,7 +183,6 @@ void Trainer::State::resume() {
     };
     auto has = [&](const std::string& kind) { return kind == "master" || states.has(kind); };
     zero->load_state(ckpt.optimizer_meta, read, has, where);
-    zero->loss_scaler().load_state_dict(ckpt.loss_scaler);
   } else {
     optimizer->load_model_state(model_tensors, where);
     if (states.zero()) {
@@ -185,8 +191,8 @@ void Trainer::State::resume() {
       std::map<std::string, torch::Tensor> optimizer_tensors(ckpt.optimizer.begin(), ckpt.optimizer.end());
       optimizer->load_optimizer_state(ckpt.optimizer_meta, optimizer_tensors, where);
     }
-    optimizer->loss_scaler().load_state_dict(ckpt.loss_scaler);
   }
+  loss_scaler().load_state_dict(ckpt.loss_scaler);
   schedule->load_state_dict(ckpt.scheduler);
   sampler->restore(data::parse_sampler_state(ckpt.sampler.dump(), where));
   // Every rank restores rank 0's generators: the run continues as it would have.
@@ -212,7 +218,7 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     throw ConfigError(format_error("batch", "seq_len, micro-batch and gradient accumulation must be > 0"));
   }
   if (o.device.is_cpu() && configs::compute_dtype(o.config) == configs::DType::kFp16) {
-    // LibTorch's CPU kernels have no fp16 matrix multiply ("addmm_impl_cpu_ not implemented for Half").
+    // LibTorch's CPU kernels have no fp16 matrix multiply (addmm refuses Half on the CPU).
     throw ConfigError(format_error(o.config.ds.dtype ? "ds.dtype" : "fp16.enabled", "fp16 training needs a CUDA device",
                                    "fp16 on " + o.device.str(), "bf16 on CPU (bf16.enabled or --dtype bf16), or fp16 on a GPU"));
   }
@@ -317,9 +323,9 @@ StepMetrics Trainer::train_step() {
   StepMetrics m;
   m.lr = s.schedule->lr();
   if (auto betas = s.schedule->betas()) {
-    (s.zero ? s.zero->optimizer() : s.optimizer->optimizer()).set_betas(betas->first, betas->second);
+    s.inner_optimizer().set_betas(betas->first, betas->second);
   }
-  const double scale = (s.zero ? s.zero->loss_scale() : s.optimizer->loss_scale()) / static_cast<double>(o.grad_accum);
+  const double scale = s.loss_scale() / static_cast<double>(o.grad_accum);
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o.device));
   for (std::int64_t micro = 0; micro < o.grad_accum; ++micro) {
     data::Batch batch = s.sampler->next();
@@ -327,12 +333,11 @@ StepMetrics Trainer::train_step() {
     torch::Tensor target = batch.target.to(o.device, /*non_blocking=*/true);
     torch::Tensor loss = model::next_token_loss(s.model->forward(input), target);
     (loss * scale).backward();
-    if (s.zero) s.zero->accumulate_grads();
-    else s.optimizer->accumulate_grads();
+    s.accumulate_grads();
     loss_sum += loss.detach().to(torch::kFloat64);
   }
   if (s.world > 1) o.comm->all_reduce(loss_sum);
-  StepResult result = s.zero ? s.zero->step(m.lr) : s.optimizer->step(m.lr);
+  StepResult result = s.optimizer_step(m.lr);
   if (!result.skipped) s.schedule->step();
   synchronize(o.device);
 
@@ -409,15 +414,13 @@ std::filesystem::path Trainer::save() {
     if (s.zero) {
       ckpt.model = std::move(weights);
       ckpt.optimizer_meta = s.zero->optimizer_state_meta();
-      ckpt.loss_scaler = s.zero->loss_scaler().state_dict();
-      ckpt.metadata.precision = to_string(s.zero->precision());
     } else {
       ckpt.model = s.optimizer->model_state();
       ckpt.optimizer = s.optimizer->optimizer_state_tensors();
       ckpt.optimizer_meta = s.optimizer->optimizer_state_meta();
-      ckpt.loss_scaler = s.optimizer->loss_scaler().state_dict();
-      ckpt.metadata.precision = to_string(s.optimizer->precision());
     }
+    ckpt.loss_scaler = s.loss_scaler().state_dict();
+    ckpt.metadata.precision = to_string(s.precision());
     ckpt.scheduler = s.schedule->state_dict();
     ckpt.sampler = nlohmann::json::parse(data::sampler_state_json(s.sampler->state()));
     ckpt.rng = checkpoint::capture_torch_rng();

@@ -3,14 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/data/token_writer.hpp"
 #include "engine/launch/launcher.hpp"
 #include "profiles/store.hpp"
 #include "profiles/trials.hpp"
+#include "tests/engine/tiny_run_util.hpp"
 #include "tests/engine/train_test_util.hpp"
 #include "tests/support/run_ds.hpp"
 
@@ -19,17 +18,7 @@ namespace {
 
 class TrainCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::mt19937 rng(11);
-    std::uniform_int_distribution<std::uint32_t> token(0, 255);
-    std::vector<std::uint32_t> tokens(20000);
-    for (auto& t : tokens) t = token(rng) % 64 + (rng() % 4 == 0 ? 64 : 0);
-    data::TokenFileMeta meta;
-    meta.vocab_size = 256;
-    data::TokenFileWriter writer(data_path(), meta);
-    writer.append(tokens);
-    writer.commit();
-  }
+  void SetUp() override { test::write_tokens(dir_.path()); }
   std::filesystem::path data_path() const { return dir_.path() / "train.bin"; }
   std::string env() const { return "DS_HOME='" + (dir_.path() / "home").string() + "'"; }
   std::string common(const std::string& run) const {
