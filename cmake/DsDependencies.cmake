@@ -10,6 +10,8 @@ add_library(ds_tomlplusplus INTERFACE)
 target_link_libraries(ds_tomlplusplus INTERFACE PkgConfig::TOMLPP)
 pkg_check_modules(URING IMPORTED_TARGET liburing)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# Debian's cpp-httplib ships a pkg-config file, not a CMake package.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(DS_BUILD_TESTS)
   find_package(GTest REQUIRED)
   find_package(benchmark QUIET)
@@ -21,8 +23,6 @@ endif()
 if(DS_BUILD_ENGINE)
   # Debian's libtorch-dev ships TorchConfig.cmake; a pip torch is found through CMAKE_PREFIX_PATH.
   find_package(Torch REQUIRED)
-  # Debian's cpp-httplib ships a pkg-config file, not a CMake package.
-  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   find_package(OpenMP)
 endif()
 
