@@ -18,7 +18,8 @@ namespace {
 
 struct EngineCommand {
   const char* name;
-  const char* description;  ///< exactly as ds-engine registers it, so both --help pages agree
+  const char* description;  ///< exactly as ds-engine registers it, so both --help pages agree;
+                            ///< null: the light ds runs this one itself
 };
 
 // In cli/engine_commands.cpp's order; tests/cli/engine_forward_test.cpp checks that `ds --help`
@@ -30,7 +31,7 @@ constexpr EngineCommand kEngineCommands[] = {
     {"checkpoint", "List checkpoints and export them to Hugging Face safetensors"},
     {"generate", "Generate text from a checkpoint [not in this build yet]"},
     {"serve", "OpenAI-compatible HTTP server [not in this build yet]"},
-    {"tokenize", "Tokenize text with a tokenizer.json [not in this build yet]"},
+    {"tokenize", nullptr},  // torch-free: registered for real (cli/tokenize.cpp), not handed over
     {"bench", "Performance suites with stored baselines and a regression verdict [not in this build yet]"},
     {"env", "Report the build, LibTorch, CUDA, BLAS, SIMD, io_uring and database, with fixes for what is slow"},
 };
@@ -57,6 +58,10 @@ constexpr EngineCommand kEngineCommands[] = {
 
 void register_engine_commands(CLI::App& app, GlobalOptions& global) {
   for (const auto& command : kEngineCommands) {
+    if (command.description == nullptr) {
+      register_tokenize(app, global);  // the only one so far; keeps ds-engine's order in --help
+      continue;
+    }
     auto* sub = app.add_subcommand(command.name, command.description);
     // Everything after the name is ds-engine's to parse, --help included: `ds train --help`
     // then shows the real flags, and a bad flag gets the engine's own message.

@@ -1,0 +1,201 @@
+#include "engine/tokenizer/pre_tokenizer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "engine/tokenizer/byte_level.hpp"
+#include "engine/tokenizer/json_fields.hpp"
+#include "engine/tokenizer/regex.hpp"
+
+namespace ds::engine::tokenizer {
+namespace {
+
+enum class Behavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
+
+struct Segment {
+  std::size_t begin, end;
+  bool is_match;
+};
+
+// Cuts `text` at the matches of `pattern`, keeping delimiters per `behavior` (the Rust crate's
+// SplitDelimiterBehavior), appending the non-empty pieces to `out`.
+void split_on(const std::string& text, const Pattern& pattern, Behavior behavior, bool invert,
+              std::vector<std::string>& out) {
+  std::vector<Segment> segments;
+  std::size_t last = 0;
+  for (const auto& [begin, end] : pattern.find_all(text)) {
+    if (begin > last) segments.push_back({last, begin, invert});
+    segments.push_back({begin, end, !invert});
+    last = end;
+  }
+  if (last < text.size()) segments.push_back({last, text.size(), invert});
+
+  std::vector<std::pair<std::size_t, std::size_t>> pieces;
+  bool glue_next = false;  // MergedWithNext: the previous delimiter waits for the next piece
+  for (const Segment& s : segments) {
+    switch (behavior) {
+      case Behavior::kRemoved:
+        if (!s.is_match) pieces.emplace_back(s.begin, s.end);
+        break;
+      case Behavior::kIsolated:
+        pieces.emplace_back(s.begin, s.end);
+        break;
+      case Behavior::kMergedWithPrevious:
+        if (s.is_match && !pieces.empty() && pieces.back().second == s.begin) pieces.back().second = s.end;
+        else pieces.emplace_back(s.begin, s.end);
+        break;
+      case Behavior::kMergedWithNext:
+        if (glue_next && !pieces.empty()) pieces.back().second = s.end;
+        else pieces.emplace_back(s.begin, s.end);
+        glue_next = s.is_match;
+        break;
+      case Behavior::kContiguous:
+        if (s.is_match && glue_next && !pieces.empty()) pieces.back().second = s.end;
+        else pieces.emplace_back(s.begin, s.end);
+        glue_next = s.is_match;
+        break;
+    }
+  }
+  for (const auto& [begin, end] : pieces) {
+    if (end > begin) out.emplace_back(text.substr(begin, end - begin));
+  }
+}
+
+class SplitPreTokenizer final : public PreTokenizer {
+ public:
+  SplitPreTokenizer(Pattern pattern, Behavior behavior, bool invert)
+      : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
+  void split(std::vector<std::string>& pieces, bool) const override {
+    std::vector<std::string> out;
+    out.reserve(pieces.size() * 4);
+    for (const auto& piece : pieces) split_on(piece, pattern_, behavior_, invert_, out);
+    pieces = std::move(out);
+  }
+
+ private:
+  Pattern pattern_;
+  Behavior behavior_;
+  bool invert_;
+};
+
+// GPT-2's word split, which ByteLevel applies when use_regex is true.
+constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+class ByteLevelPreTokenizer final : public PreTokenizer {
+ public:
+  ByteLevelPreTokenizer(bool add_prefix_space, std::optional<Pattern> words)
+      : add_prefix_space_(add_prefix_space), words_(std::move(words)) {}
+  void split(std::vector<std::string>& pieces, bool) const override {
+    std::vector<std::string> words;
+    words.reserve(pieces.size());
+    for (auto& piece : pieces) {
+      if (add_prefix_space_ && (piece.empty() || piece.front() != ' ')) piece.insert(piece.begin(), ' ');
+      if (words_) split_on(piece, *words_, Behavior::kIsolated, false, words);
+      else words.push_back(std::move(piece));
+    }
+    pieces.clear();
+    for (const auto& w : words) {
+      std::string mapped;
+      mapped.reserve(w.size() * 2);
+      byte_level_encode(w, mapped);
+      pieces.push_back(std::move(mapped));
+    }
+  }
+
+ private:
+  bool add_prefix_space_;
+  std::optional<Pattern> words_;
+};
+
+enum class PrependScheme { kAlways, kFirst, kNever };
+
+class MetaspacePreTokenizer final : public PreTokenizer {
+ public:
+  MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split, Pattern on)
+      : replacement_(std::move(replacement)), scheme_(scheme), split_(split), on_(std::move(on)) {}
+  void split(std::vector<std::string>& pieces, bool first_section) const override {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      std::string text;
+      for (char c : pieces[i]) {
+        if (c == ' ') text += replacement_;
+        else text.push_back(c);
+      }
+      const bool prepend = scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && first_section && i == 0);
+      if (prepend && text.compare(0, replacement_.size(), replacement_) != 0) text.insert(0, replacement_);
+      if (split_) split_on(text, on_, Behavior::kMergedWithNext, false, out);
+      else if (!text.empty()) out.push_back(std::move(text));
+    }
+    pieces = std::move(out);
+  }
+
+ private:
+  std::string replacement_;
+  PrependScheme scheme_;
+  bool split_;
+  Pattern on_;  ///< the replacement as a literal pattern
+};
+
+class SequencePreTokenizer final : public PreTokenizer {
+ public:
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  void split(std::vector<std::string>& pieces, bool first_section) const override {
+    for (const auto& step : steps_) step->split(pieces, first_section);
+  }
+
+ private:
+  std::vector<std::unique_ptr<PreTokenizer>> steps_;
+};
+
+Behavior parse_behavior(const nlohmann::json& value, const JsonPath& at) {
+  const std::string name = string_field(value, "behavior", at, "Isolated");
+  if (name == "Removed") return Behavior::kRemoved;
+  if (name == "Isolated") return Behavior::kIsolated;
+  if (name == "MergedWithPrevious") return Behavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return Behavior::kMergedWithNext;
+  if (name == "Contiguous") return Behavior::kContiguous;
+  throw_unsupported(at.child("behavior"), "split behavior", name,
+                    {"Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"});
+}
+
+std::unique_ptr<PreTokenizer> parse_metaspace(const nlohmann::json& value, const JsonPath& at) {
+  const std::string replacement = string_field(value, "replacement", at, "\xE2\x96\x81");
+  if (replacement.empty()) throw UsageError(format_error(at.child("replacement").where(), "empty", "", "one character"));
+  // Older files say add_prefix_space (true = always) instead of prepend_scheme.
+  PrependScheme scheme = bool_field(value, "add_prefix_space", at, true) ? PrependScheme::kAlways : PrependScheme::kNever;
+  if (find_field(value, "prepend_scheme") != nullptr) {
+    const std::string name = string_field(value, "prepend_scheme", at, "always");
+    if (name == "always") scheme = PrependScheme::kAlways;
+    else if (name == "first") scheme = PrependScheme::kFirst;
+    else if (name == "never") scheme = PrependScheme::kNever;
+    else throw_unsupported(at.child("prepend_scheme"), "prepend scheme", name, {"always", "first", "never"});
+  }
+  const Pattern on = Pattern::parse(nlohmann::json{{"String", replacement}}, at.child("replacement"));
+  return std::make_unique<MetaspacePreTokenizer>(replacement, scheme, bool_field(value, "split", at, true), on);
+}
+
+const std::vector<std::string> kSupported = {"ByteLevel", "Metaspace", "Sequence", "Split"};
+
+}  // namespace
+
+std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& value, const JsonPath& at) {
+  if (value.is_null()) return nullptr;
+  require_object(value, at);
+  const std::string type = required_string(value, "type", at);
+  if (type == "Sequence") {
+    return std::make_unique<SequencePreTokenizer>(parse_steps<PreTokenizer>(value, "pretokenizers", at, parse_pre_tokenizer));
+  }
+  if (type == "Split") {
+    return std::make_unique<SplitPreTokenizer>(Pattern::field(value, "pattern", at), parse_behavior(value, at),
+                                               bool_field(value, "invert", at, false));
+  }
+  if (type == "ByteLevel") {
+    std::optional<Pattern> words;
+    if (bool_field(value, "use_regex", at, true)) words = Pattern::parse(nlohmann::json{{"Regex", kGpt2Pattern}}, at);
+    return std::make_unique<ByteLevelPreTokenizer>(bool_field(value, "add_prefix_space", at, true), std::move(words));
+  }
+  if (type == "Metaspace") return parse_metaspace(value, at);
+  throw_unsupported(at.child("type"), "pre-tokenizer", type, kSupported);
+}
+
+}  // namespace ds::engine::tokenizer

