@@ -57,7 +57,7 @@ void register_prepare(CLI::App& data, GlobalOptions& global) {
       ->required();
   sub->add_option("--out", flags->out, "Training token file to write, e.g. data/train.bin")->required();
   sub->add_option("--val-out", flags->val_out, "Validation token file (default: <out stem>.val<ext>)");
-  sub->add_option("--tokenizer", flags->options.tokenizer, "Tokenizer: byte (ids 0-255, end-of-text 256)")
+  sub->add_option("--tokenizer", flags->options.tokenizer, "Tokenizer: byte (ids 0-255, end-of-text 256), or a HF tokenizer.json / model directory holding one")
       ->capture_default_str();
   sub->add_option("--val-fraction", flags->options.val_fraction, "Share of tokens held out for validation, [0, 1)")
       ->capture_default_str();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <queue>
 
 #include "common/error.hpp"
@@ -11,6 +12,17 @@
 
 namespace ds::engine::tokenizer {
 namespace {
+
+constexpr std::string_view kMetaspace = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+// True when `token` has a "▁" right after some other character ("a▁"): a merge could then join
+// across the start of a SentencePiece word.
+bool has_glued_metaspace(std::string_view token) {
+  for (std::size_t at = token.find(kMetaspace, 1); at != std::string_view::npos; at = token.find(kMetaspace, at + 1)) {
+    if (at < kMetaspace.size() || token.substr(at - kMetaspace.size(), kMetaspace.size()) != kMetaspace) return true;
+  }
+  return false;
+}
 
 std::uint64_t pair_key(std::uint32_t left, std::uint32_t right) {
   return (static_cast<std::uint64_t>(left) << 32) | right;
@@ -82,6 +94,9 @@ BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at) {
       byte_ids_.push_back(it->second);
     }
   }
+  split_before_metaspace_ = continuing_subword_prefix_.empty() && end_of_word_suffix_.empty() &&
+                            vocab_.contains(kMetaspace) &&
+                            std::none_of(vocab_.begin(), vocab_.end(), [](const auto& e) { return has_glued_metaspace(e.first); });
   const auto& merges = required_array(model, "merges", at);
   merges_.reserve(merges.size());
   const std::size_t prefix = continuing_subword_prefix_.size();
@@ -179,6 +194,18 @@ void BpeModel::encode_word(std::string_view word, std::vector<std::uint32_t>& ou
       return;
     }
   }
+  if (!split_before_metaspace_ || word.size() <= kMaxCachedWordBytes) return encode_cached(word, out);
+  std::size_t start = 0;
+  for (std::size_t at = word.find(kMetaspace, 1); at != std::string_view::npos; at = word.find(kMetaspace, at + kMetaspace.size())) {
+    const bool after_metaspace = at >= kMetaspace.size() && word.substr(at - kMetaspace.size(), kMetaspace.size()) == kMetaspace;
+    if (after_metaspace || at == start) continue;
+    encode_cached(word.substr(start, at - start), out);
+    start = at;
+  }
+  encode_cached(word.substr(start), out);
+}
+
+void BpeModel::encode_cached(std::string_view word, std::vector<std::uint32_t>& out) const {
   const bool cacheable = word.size() <= kMaxCachedWordBytes;
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);

@@ -40,6 +40,7 @@ class BpeModel {
   std::optional<std::uint32_t> unk_id() const { return unk_id_; }
 
  private:
+  void encode_cached(std::string_view word, std::vector<std::uint32_t>& out) const;
   void merge_word(std::string_view word, std::vector<std::uint32_t>& out) const;
   void add_symbol(std::string_view piece, std::vector<std::uint32_t>& symbols) const;
 
@@ -52,6 +53,10 @@ class BpeModel {
   bool ignore_merges_ = false;
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
+  // No token has "▁" right after another character, so no merge crosses the point before a
+  // "▁" that follows a non-"▁": SentencePiece-style files (Llama 2, whose "words" are whole lines)
+  // then encode word by word, each cached, instead of running BPE on the line.
+  bool split_before_metaspace_ = false;
 
   static constexpr std::size_t kMaxCachedWordBytes = 256;
   static constexpr std::size_t kMaxCacheEntries = 1 << 17;

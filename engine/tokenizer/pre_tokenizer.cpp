@@ -31,30 +31,30 @@ void split_on(const std::string& text, const Pattern& pattern, Behavior behavior
   if (last < text.size()) segments.push_back({last, text.size(), invert});
 
   std::vector<std::pair<std::size_t, std::size_t>> pieces;
-  bool glue_next = false;  // MergedWithNext: the previous delimiter waits for the next piece
+  bool previous_match = true;  // whether the previous segment was a delimiter (none yet: nothing to merge with)
   for (const Segment& s : segments) {
+    // A delimiter merges with one neighbouring word at most: "a-b--c" -> "a-", "b-", "-", "c"
+    // (MergedWithPrevious) or "a", "-b", "-", "-c" (MergedWithNext); Contiguous joins runs of delimiters.
+    bool merge = false;
     switch (behavior) {
       case Behavior::kRemoved:
-        if (!s.is_match) pieces.emplace_back(s.begin, s.end);
+        if (s.is_match) continue;
         break;
       case Behavior::kIsolated:
-        pieces.emplace_back(s.begin, s.end);
         break;
       case Behavior::kMergedWithPrevious:
-        if (s.is_match && !pieces.empty() && pieces.back().second == s.begin) pieces.back().second = s.end;
-        else pieces.emplace_back(s.begin, s.end);
+        merge = s.is_match && !previous_match;
         break;
       case Behavior::kMergedWithNext:
-        if (glue_next && !pieces.empty()) pieces.back().second = s.end;
-        else pieces.emplace_back(s.begin, s.end);
-        glue_next = s.is_match;
+        merge = !s.is_match && previous_match;
         break;
       case Behavior::kContiguous:
-        if (s.is_match && glue_next && !pieces.empty()) pieces.back().second = s.end;
-        else pieces.emplace_back(s.begin, s.end);
-        glue_next = s.is_match;
+        merge = s.is_match && previous_match;
         break;
     }
+    if (merge && !pieces.empty()) pieces.back().second = s.end;
+    else pieces.emplace_back(s.begin, s.end);
+    previous_match = s.is_match;
   }
   for (const auto& [begin, end] : pieces) {
     if (end > begin) out.emplace_back(text.substr(begin, end - begin));

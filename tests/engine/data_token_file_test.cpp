@@ -11,7 +11,6 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "engine/data/token_writer.hpp"
-#include "engine/data/tokenizer.hpp"
 #include "tests/engine/train_test_util.hpp"
 
 namespace ds::engine::data {
@@ -195,28 +194,6 @@ TEST_F(TokenFileTest, CopiesShareTheMappingAndOutliveTheOriginal) {
   a.reset();
   EXPECT_EQ(b.at(1), 5u);
   EXPECT_EQ(b.at(0), 4u);
-}
-
-TEST(Tokenizer, ByteTokenizerIsLosslessWithAnEndOfTextId) {
-  auto t = make_tokenizer("byte");
-  EXPECT_EQ(t->vocab_size(), 257);
-  EXPECT_EQ(t->eot_id(), 256u);
-  std::vector<std::uint32_t> ids;
-  t->encode("h\xc3\xa9!", ids);
-  EXPECT_EQ(ids, (std::vector<std::uint32_t>{104, 0xc3, 0xa9, 33}));
-  ids.push_back(256);
-  EXPECT_EQ(t->decode(ids), "h\xc3\xa9!<|endoftext|>");
-}
-
-TEST(Tokenizer, UnknownNameSuggestsTheNearest) {
-  try {
-    make_tokenizer("bytes");
-    FAIL();
-  } catch (const UsageError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "--tokenizer: unknown tokenizer (got 'bytes'); expected one of: byte; hint: HF tokenizer.json files "
-              "are not readable by this build; use the byte tokenizer; did you mean 'byte'?");
-  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "engine/tokenizer/tokenizer.hpp"
 #include "tests/support/run_ds.hpp"
 
@@ -109,7 +110,14 @@ TEST_P(RealTokenizer, SameIdsAsHuggingFaceTokenizersJs) {
   const auto texts = torture_texts();
   const auto reference = js_reference(dir, texts);
   ASSERT_EQ(reference.size(), texts.size());
-  const auto tokenizer = load_tokenizer(dir);
+  std::unique_ptr<Tokenizer> tokenizer;
+  try {
+    tokenizer = load_tokenizer(dir);
+  } catch (const UsageError& e) {
+    // Qwen's NFC normalizer needs ICU; a build without libicu-dev refuses the file by design.
+    if (std::string(e.what()).find("needs ICU") != std::string::npos) GTEST_SKIP() << e.what();
+    throw;
+  }
   for (std::size_t i = 0; i < texts.size(); ++i) {
     SCOPED_TRACE("text " + std::to_string(i) + ": '" + texts[i].substr(0, 40) + "'");
     const auto ids = tokenizer->encode(texts[i]);
