@@ -54,11 +54,11 @@ AddedVocabulary::AddedVocabulary(const nlohmann::json* added_tokens, const JsonP
     AddedToken t;
     t.content = required_string(entry, "content", entry_at);
     const auto* id = find_field(entry, "id");
-    if (id == nullptr || !id->is_number_unsigned() || id->get<std::uint64_t>() > 0xFFFFFFFFu) {
+    if (id == nullptr || !as_token_id(*id)) {
       throw UsageError(format_error(entry_at.child("id").where(), id ? "bad id" : "missing", id ? id->dump() : "", "an integer >= 0"));
     }
     if (t.content.empty()) throw UsageError(format_error(entry_at.child("content").where(), "empty", "", "the token's text"));
-    t.id = id->get<std::uint32_t>();
+    t.id = *as_token_id(*id);
     t.special = bool_field(entry, "special", entry_at, false);
     t.lstrip = bool_field(entry, "lstrip", entry_at, false);
     t.rstrip = bool_field(entry, "rstrip", entry_at, false);

@@ -62,10 +62,11 @@ BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at) {
   }
   vocab_.reserve(vocab->size());
   for (const auto& [token, id] : vocab->items()) {
-    if (!id.is_number_unsigned() || id.get<std::uint64_t>() > 0xFFFFFFFFu) {
+    const auto value = as_token_id(id);
+    if (!value) {
       throw UsageError(format_error(at.child("vocab").child(token).where(), "bad id", id.dump(), "an integer >= 0"));
     }
-    vocab_.emplace(token, id.get<std::uint32_t>());
+    vocab_.emplace(token, *value);
   }
   if (const auto* dropout = find_field(model, "dropout"); dropout != nullptr && !(dropout->is_number() && dropout->get<double>() == 0.0)) {
     throw UsageError(format_error(at.child("dropout").where(), "unsupported BPE dropout", dropout->dump(),

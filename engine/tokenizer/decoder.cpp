@@ -150,8 +150,9 @@ class SequenceDecoder final : public Decoder {
 std::size_t count_field(const nlohmann::json& value, const char* name, const JsonPath& at) {
   const auto* v = find_field(value, name);
   if (v == nullptr) return 0;
-  if (!v->is_number_unsigned()) throw UsageError(format_error(at.child(name).where(), "wrong type", v->dump(), "a count >= 0"));
-  return v->get<std::size_t>();
+  const auto count = as_token_id(*v);  // any integer >= 0 will do
+  if (!count) throw UsageError(format_error(at.child(name).where(), "wrong type", v->dump(), "a count >= 0"));
+  return *count;
 }
 
 std::unique_ptr<Decoder> parse_metaspace(const nlohmann::json& value, const JsonPath& at) {

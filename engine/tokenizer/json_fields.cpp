@@ -14,6 +14,15 @@ const nlohmann::json* find_field(const nlohmann::json& obj, const char* name) {
   return &*it;
 }
 
+std::optional<std::uint32_t> as_token_id(const nlohmann::json& value) {
+  // Parsed files hold unsigned numbers; JSON built in code may hold signed ones.
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() <= 0xFFFFFFFFu) return value.get<std::uint32_t>();
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 0 && value.get<std::int64_t>() <= 0xFFFFFFFF) {
+    return static_cast<std::uint32_t>(value.get<std::int64_t>());
+  }
+  return std::nullopt;
+}
+
 void require_object(const nlohmann::json& value, const JsonPath& at) {
   if (!value.is_object()) {
     throw UsageError(format_error(at.where(), "wrong type", json_type_name(value), "an object"));

@@ -2,6 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,9 @@ std::string json_type_name(const nlohmann::json& value);
 
 /// `obj[name]` when present and not null, else nullptr. `obj` must be an object (checked by the caller).
 const nlohmann::json* find_field(const nlohmann::json& obj, const char* name);
+
+/// `value` as a token id (an integer in [0, 2^32)), or nullopt when it is anything else.
+std::optional<std::uint32_t> as_token_id(const nlohmann::json& value);
 
 /// Throws UsageError unless `value` is an object.
 void require_object(const nlohmann::json& value, const JsonPath& at);

@@ -21,8 +21,9 @@ std::vector<std::uint32_t> special_ids(const nlohmann::json& processor, const st
   if (ids == nullptr || !ids->is_array()) throw UsageError(format_error(entry_at.child("ids").where(), "missing", "", "an array of ids"));
   std::vector<std::uint32_t> out;
   for (const auto& id : *ids) {
-    if (!id.is_number_unsigned()) throw UsageError(format_error(entry_at.child("ids").where(), "bad id", id.dump(), "an integer >= 0"));
-    out.push_back(id.get<std::uint32_t>());
+    const auto value = as_token_id(id);
+    if (!value) throw UsageError(format_error(entry_at.child("ids").where(), "bad id", id.dump(), "an integer >= 0"));
+    out.push_back(*value);
   }
   return out;
 }

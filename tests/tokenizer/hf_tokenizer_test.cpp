@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include <vector>
 
 #include "common/error.hpp"
@@ -71,6 +74,37 @@ TEST(HfTokenizer, LstripAndRstripTakeTheWhitespaceAround) {
   j["added_tokens"][0]["lstrip"] = true;
   j["added_tokens"][0]["rstrip"] = true;
   EXPECT_EQ(tiny(j)->encode("he <|end|> he"), (Ids{256, 261, 256}));
+}
+
+TEST(HfTokenizer, SingleWordTokensMatchOnlyBetweenSpaces) {
+  auto j = test::byte_level_json();
+  j["added_tokens"][1]["single_word"] = true;
+  auto t = tiny(j);
+  EXPECT_EQ(t->encode("he [NOTE] he"), (Ids{256, ' ', 262, ' ', 256}));
+  EXPECT_EQ(t->encode("x[NOTE]"), (Ids{'x', '[', 'N', 'O', 'T', 'E', ']'}));
+}
+
+TEST(HfTokenizer, NormalizedAddedTokensMatchTheNormalizedText) {
+  auto j = test::byte_fallback_json();
+  // "h i" normalizes to "▁h▁i": with normalized=true the token is found in that form.
+  j["added_tokens"].push_back({{"id", 264}, {"content", "h i"}, {"special", false}, {"normalized", true}});
+  auto t = tiny(j);
+  EXPECT_EQ(t->encode("hi h i", {.add_special_tokens = false}), (Ids{263, 264}));
+}
+
+TEST(HfTokenizer, SharedBetweenThreads) {
+  auto t = tiny(test::byte_level_json());
+  const std::string text = "hello world he hell hello\n";
+  const Ids expected = t->encode(text);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) mismatches += t->encode(text) != expected;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(HfTokenizer, ByteFallbackSpellsUnknownCharactersAsBytes) {
