@@ -26,6 +26,7 @@ void trim_start(std::string& s) {
 }  // namespace
 
 void AddedVocabulary::Trie::insert(std::string_view key, std::int32_t token) {
+  starts[static_cast<unsigned char>(key[0])] = true;
   std::int32_t node = 0;
   for (char c : key) {
     auto& children = nodes[node].children;
@@ -111,6 +112,11 @@ void AddedVocabulary::split(std::string_view text, bool parse_special, bool norm
     return;
   }
   for (std::size_t i = 0; i < text.size();) {
+    // performance-critical: runs over every byte of a corpus; most bytes start no token.
+    if (!trie.starts[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
     std::size_t length = 0;
     const std::int32_t token = match_at(trie, text, i, parse_special, length);
     if (token < 0) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <nlohmann/json_fwd.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,6 +53,7 @@ class AddedVocabulary {
   };
   struct Trie {
     std::vector<Node> nodes{1};
+    std::array<bool, 256> starts{};  ///< bytes some token begins with: the split skips the rest fast
     void insert(std::string_view key, std::int32_t token);
   };
   // The token matched at text[at] (longest allowed), or -1, and its length.

@@ -11,6 +11,7 @@ class Tokenizer;
 /// UTF-8 character (an emoji or CJK character split over byte tokens, a run of <0xE4><0xB8>
 /// byte-fallback tokens) and with the spaces decoders only restore in context (Llama 2's "▁").
 /// The concatenation of everything push() and flush() return equals tokenizer.decode(all ids).
+/// Special tokens print as their text; to hide them, do not push ids for which is_special() holds.
 class StreamDecoder {
  public:
   /// `tokenizer` must outlive this decoder.

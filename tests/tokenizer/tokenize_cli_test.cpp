@@ -77,6 +77,22 @@ TEST_F(TokenizeCli, UnsupportedFileIsAUsageErrorNamingTheKey) {
       << r.err;
 }
 
+TEST_F(TokenizeCli, DataPrepareTakesATokenizerDirectory) {
+  if (!fs::exists(DS_ENGINE_BINARY)) GTEST_SKIP() << "no ds-engine in this build (`ds data prepare` runs there)";
+  std::ofstream(dir_ / "a.txt") << "hi hi\n";
+  std::ofstream(dir_ / "b.txt") << "hi\n";
+  const fs::path out = dir_ / "train.bin";
+  auto r = run_ds("data prepare --input '" + (dir_ / "a.txt").string() + "' --input '" + (dir_ / "b.txt").string() +
+                  "' --out '" + out.string() + "' --val-fraction 0 --eot" + tokenizer_);
+  ASSERT_EQ(r.code, 0) << r.output();
+  r = run_ds("--json data info '" + out.string() + "'");
+  const auto info = nlohmann::json::parse(r.out);
+  EXPECT_EQ(info["vocab_size"], 264);
+  EXPECT_EQ(info["tokenizer"], "hf:" + (dir_ / "tokenizer.json").string());
+  // ▁hi ▁hi <0x0A> </s> ▁hi <0x0A>: no BOS, and the document separator is </s>.
+  EXPECT_EQ(info["tokens"], 6);
+}
+
 TEST(TokenizeCliReal, Llama3) {
   const char* env = std::getenv("DS_NODE_MODULES");
   const fs::path modules = env && *env ? env : fs::path(DS_SOURCE_DIR) / ".cache/node/node_modules";
