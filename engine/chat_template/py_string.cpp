@@ -1,0 +1,227 @@
+#include "engine/chat_template/py_string.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ds::engine::chat_template::py {
+
+namespace {
+
+std::size_t sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xE) return 3;
+  if ((lead >> 3) == 0x1E) return 4;
+  return 1;
+}
+
+std::uint32_t decode(std::string_view cp) {
+  const auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(cp[i])); };
+  switch (cp.size()) {
+    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    case 4: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    default: return b(0);
+  }
+}
+
+// str.isspace(): the code points whose bidirectional class is WS, B or S, or whose category is Zs.
+bool is_space(std::uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+char to_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+std::vector<std::string_view> code_points(std::string_view text) {
+  std::vector<std::string_view> out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t n = sequence_length(static_cast<unsigned char>(text[i]));
+    if (i + n > text.size()) n = 1;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+        n = 1;
+        break;
+      }
+    }
+    out.push_back(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+std::size_t length(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string strip(std::string_view text, StripSide side, const std::optional<std::string>& chars) {
+  const auto cps = code_points(text);
+  std::vector<std::string_view> strip_set;
+  if (chars) strip_set = code_points(*chars);
+  const auto strippable = [&](std::string_view cp) {
+    if (!chars) return is_space(decode(cp));
+    return std::find(strip_set.begin(), strip_set.end(), cp) != strip_set.end();
+  };
+  std::size_t begin = 0, end = cps.size();
+  if (side != StripSide::kRight)
+    while (begin < end && strippable(cps[begin])) ++begin;
+  if (side != StripSide::kLeft)
+    while (end > begin && strippable(cps[end - 1])) --end;
+  std::string out;
+  for (std::size_t i = begin; i < end; ++i) out += cps[i];
+  return out;
+}
+
+std::vector<std::string> split(std::string_view text, const std::optional<std::string>& sep, long maxsplit) {
+  std::vector<std::string> out;
+  if (sep) {
+    std::size_t pos = 0;
+    while (maxsplit < 0 || static_cast<long>(out.size()) < maxsplit) {
+      const auto hit = text.find(*sep, pos);
+      if (hit == std::string_view::npos || sep->empty()) break;
+      out.emplace_back(text.substr(pos, hit - pos));
+      pos = hit + sep->size();
+    }
+    out.emplace_back(text.substr(pos));
+    return out;
+  }
+  const auto cps = code_points(text);
+  std::size_t i = 0;
+  while (i < cps.size()) {
+    while (i < cps.size() && is_space(decode(cps[i]))) ++i;
+    if (i == cps.size()) break;
+    std::string word;
+    if (maxsplit >= 0 && static_cast<long>(out.size()) == maxsplit) {
+      // Once the splits are used up the rest comes as is, trailing whitespace included.
+      for (; i < cps.size(); ++i) word += cps[i];
+      out.push_back(word);
+      break;
+    }
+    while (i < cps.size() && !is_space(decode(cps[i]))) word += cps[i++];
+    out.push_back(word);
+  }
+  return out;
+}
+
+std::vector<std::string> rsplit(std::string_view text, const std::optional<std::string>& sep, long maxsplit) {
+  if (maxsplit < 0 || !sep) return split(text, sep, maxsplit);
+  std::vector<std::string> out;
+  std::size_t end = text.size();
+  while (static_cast<long>(out.size()) < maxsplit && !sep->empty()) {
+    if (end < sep->size()) break;
+    const auto hit = text.rfind(*sep, end - sep->size());
+    if (hit == std::string_view::npos) break;
+    out.emplace_back(text.substr(hit + sep->size(), end - hit - sep->size()));
+    end = hit;
+  }
+  out.emplace_back(text.substr(0, end));
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> splitlines(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' || text[i] == '\r') {
+      out.emplace_back(text.substr(start, i - start));
+      if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      start = i + 1;
+    }
+  }
+  if (start < text.size()) out.emplace_back(text.substr(start));
+  return out;
+}
+
+std::string replace(std::string_view text, std::string_view old, std::string_view replacement, long count) {
+  std::string out;
+  long done = 0;
+  if (old.empty()) {
+    for (const auto cp : code_points(text)) {
+      if (count < 0 || done < count) {
+        out += replacement;
+        ++done;
+      }
+      out += cp;
+    }
+    if (count < 0 || done < count) out += replacement;
+    return out;
+  }
+  std::size_t pos = 0;
+  while (count < 0 || done < count) {
+    const auto hit = text.find(old, pos);
+    if (hit == std::string_view::npos) break;
+    out += text.substr(pos, hit - pos);
+    out += replacement;
+    pos = hit + old.size();
+    ++done;
+  }
+  out += text.substr(pos);
+  return out;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), to_upper);
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), to_lower);
+  return out;
+}
+
+std::string title(std::string_view text) {
+  std::string out(text);
+  bool previous_cased = false;
+  for (char& c : out) {
+    c = previous_cased ? to_lower(c) : to_upper(c);
+    previous_cased = is_alpha(c);
+  }
+  return out;
+}
+
+std::string capitalize(std::string_view text) {
+  std::string out = lower(text);
+  if (!out.empty()) out[0] = to_upper(out[0]);
+  return out;
+}
+
+std::vector<std::size_t> slice_indices(std::size_t size, std::optional<long> start, std::optional<long> stop,
+                                       std::optional<long> step) {
+  const long n = static_cast<long>(size);
+  const long st = step.value_or(1);
+  std::vector<std::size_t> out;
+  if (st == 0) return out;  // the caller reports "slice step cannot be zero"
+  const auto clamp = [&](std::optional<long> v, long fallback, long lo, long hi) {
+    if (!v) return fallback;
+    long x = *v < 0 ? *v + n : *v;
+    return std::clamp(x, lo, hi);
+  };
+  if (st > 0) {
+    const long b = clamp(start, 0, 0, n), e = clamp(stop, n, 0, n);
+    for (long i = b; i < e; i += st) out.push_back(static_cast<std::size_t>(i));
+  } else {
+    const long b = clamp(start, n - 1, -1, n - 1), e = clamp(stop, -1, -1, n - 1);
+    for (long i = b; i > e; i += st) out.push_back(static_cast<std::size_t>(i));
+  }
+  return out;
+}
+
+std::string slice(std::string_view text, std::optional<long> start, std::optional<long> stop, std::optional<long> step) {
+  const auto cps = code_points(text);
+  std::string out;
+  for (const auto i : slice_indices(cps.size(), start, stop, step)) out += cps[i];
+  return out;
+}
+
+}  // namespace ds::engine::chat_template::py
