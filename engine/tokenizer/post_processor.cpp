@@ -49,18 +49,33 @@ void parse_template(const nlohmann::json& value, const JsonPath& at, PostProcess
   }
 }
 
+// RobertaProcessing / BertProcessing: cls and sep as ["<s>", 0] around the text.
+void parse_cls_sep(const nlohmann::json& value, const JsonPath& at, PostProcessor& out) {
+  for (const char* name : {"cls", "sep"}) {
+    const auto* pair = find_field(value, name);
+    const auto id = pair != nullptr && pair->is_array() && pair->size() == 2 ? as_token_id((*pair)[1]) : std::nullopt;
+    if (!id) {
+      throw UsageError(format_error(at.child(name).where(), pair ? "malformed" : "missing", pair ? pair->dump() : "",
+                                    "[\"<token>\", id]"));
+    }
+    (std::string(name) == "cls" ? out.prefix : out.suffix).push_back(*id);
+  }
+}
+
 void parse_into(const nlohmann::json& value, const JsonPath& at, PostProcessor& out) {
   if (value.is_null()) return;
   require_object(value, at);
   const std::string type = required_string(value, "type", at);
   if (type == "ByteLevel") return;  // only trims offsets, which ds does not report
   if (type == "TemplateProcessing") return parse_template(value, at, out);
+  if (type == "RobertaProcessing" || type == "BertProcessing") return parse_cls_sep(value, at, out);
   if (type == "Sequence") {
     const auto& items = required_array(value, "processors", at);
     for (std::size_t i = 0; i < items.size(); ++i) parse_into(items[i], at.child("processors").index(i), out);
     return;
   }
-  throw_unsupported(at.child("type"), "post-processor", type, {"ByteLevel", "Sequence", "TemplateProcessing"});
+  throw_unsupported(at.child("type"), "post-processor", type,
+                    {"BertProcessing", "ByteLevel", "RobertaProcessing", "Sequence", "TemplateProcessing"});
 }
 
 }  // namespace

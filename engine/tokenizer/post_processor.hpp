@@ -16,7 +16,8 @@ struct PostProcessor {
 };
 
 /// Reads the post-processor at `at` (null: nothing added). Supported: TemplateProcessing (its
-/// "single" template), ByteLevel, and Sequence of those. Anything else is a UsageError naming the key.
+/// "single" template), RobertaProcessing and BertProcessing (cls, text, sep), ByteLevel, and
+/// Sequence of those. Anything else is a UsageError naming the key.
 PostProcessor parse_post_processor(const nlohmann::json& value, const JsonPath& at);
 
 }  // namespace ds::engine::tokenizer

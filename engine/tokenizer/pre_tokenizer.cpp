@@ -174,7 +174,30 @@ std::unique_ptr<PreTokenizer> parse_metaspace(const nlohmann::json& value, const
   return std::make_unique<MetaspacePreTokenizer>(replacement, scheme, bool_field(value, "split", at, true), on);
 }
 
-const std::vector<std::string> kSupported = {"ByteLevel", "Metaspace", "Sequence", "Split"};
+// The fixed-rule pre-tokenizers, written as the Split they amount to (the Rust crate's
+// definitions: char::is_numeric, Unicode P plus ASCII punctuation, char::is_whitespace, and
+// Oniguruma's \w = letters, marks, decimal digits, connector punctuation).
+std::unique_ptr<PreTokenizer> rule_split(const std::string& regex, Behavior behavior, bool invert, const JsonPath& at) {
+  return std::make_unique<SplitPreTokenizer>(Pattern::parse(nlohmann::json{{"Regex", regex}}, at), behavior, invert);
+}
+
+std::unique_ptr<PreTokenizer> parse_rule(const std::string& type, const nlohmann::json& value, const JsonPath& at) {
+  if (type == "Digits") {
+    return rule_split(R"(\p{N})", bool_field(value, "individual_digits", at, false) ? Behavior::kIsolated : Behavior::kContiguous,
+                      false, at);
+  }
+  if (type == "Punctuation") {
+    return rule_split(R"([\p{P}\x{21}-\x{2F}\x{3A}-\x{40}\x{5B}-\x{60}\x{7B}-\x{7E}])", parse_behavior(value, at), false, at);
+  }
+  if (type == "WhitespaceSplit") return rule_split(R"(\s)", Behavior::kRemoved, false, at);
+  if (type == "Whitespace") {
+    return rule_split(R"([\p{L}\p{M}\p{Nd}\p{Pc}]+|[^\p{L}\p{M}\p{Nd}\p{Pc}\s]+)", Behavior::kRemoved, true, at);
+  }
+  return nullptr;
+}
+
+const std::vector<std::string> kSupported = {"ByteLevel", "Digits",     "Metaspace",      "Punctuation",
+                                             "Sequence",  "Split",      "Whitespace",     "WhitespaceSplit"};
 
 }  // namespace
 
@@ -195,6 +218,7 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& value, c
     return std::make_unique<ByteLevelPreTokenizer>(bool_field(value, "add_prefix_space", at, true), std::move(words));
   }
   if (type == "Metaspace") return parse_metaspace(value, at);
+  if (auto rule = parse_rule(type, value, at)) return rule;
   throw_unsupported(at.child("type"), "pre-tokenizer", type, kSupported);
 }
 

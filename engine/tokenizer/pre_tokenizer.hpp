@@ -21,8 +21,9 @@ class PreTokenizer {
 
 /// The pre-tokenizer described at `at`; nullptr for null. Supported: Split (String or Regex
 /// pattern; behaviors Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous; invert),
-/// ByteLevel (add_prefix_space, use_regex), Metaspace (replacement, prepend_scheme, split) and
-/// Sequence. Anything else is a UsageError naming the key.
+/// ByteLevel (add_prefix_space, use_regex), Metaspace (replacement, prepend_scheme, split),
+/// Digits, Punctuation, Whitespace, WhitespaceSplit and Sequence. Anything else is a UsageError
+/// naming the key.
 std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const nlohmann::json& value, const JsonPath& at);
 
 }  // namespace ds::engine::tokenizer

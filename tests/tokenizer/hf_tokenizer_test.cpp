@@ -135,13 +135,13 @@ TEST(HfTokenizer, InvalidUtf8IsReadAsReplacementCharacters) {
 TEST(HfTokenizer, ErrorsNameTheFileAndKey) {
   const std::string hint = "; hint: this tokenizer.json needs a component ds does not implement yet";
   auto j = test::byte_level_json();
-  j["pre_tokenizer"] = {{"type", "Whitespace"}};
-  EXPECT_EQ(error_of(j), "tokenizer.json: pre_tokenizer.type: unsupported pre-tokenizer (got 'Whitespace'); expected one "
-                         "of: ByteLevel, Metaspace, Sequence, Split" + hint);
+  j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
+  EXPECT_EQ(error_of(j), "tokenizer.json: pre_tokenizer.type: unsupported pre-tokenizer (got 'BertPreTokenizer'); expected one "
+                         "of: ByteLevel, Digits, Metaspace, Punctuation, Sequence, Split, Whitespace, WhitespaceSplit" + hint);
   j = test::byte_level_json();
-  j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "Digits"}}}}};
-  EXPECT_EQ(error_of(j), "tokenizer.json: pre_tokenizer.pretokenizers[1].type: unsupported pre-tokenizer (got 'Digits'); "
-                         "expected one of: ByteLevel, Metaspace, Sequence, Split" + hint);
+  j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "UnicodeScripts"}}}}};
+  EXPECT_EQ(error_of(j), "tokenizer.json: pre_tokenizer.pretokenizers[1].type: unsupported pre-tokenizer (got 'UnicodeScripts'); "
+                         "expected one of: ByteLevel, Digits, Metaspace, Punctuation, Sequence, Split, Whitespace, WhitespaceSplit" + hint);
   j = test::byte_level_json();
   j["normalizer"] = {{"type", "BertNormalizer"}};
   EXPECT_EQ(error_of(j), "tokenizer.json: normalizer.type: unsupported normalizer (got 'BertNormalizer'); expected one "
@@ -154,9 +154,9 @@ TEST(HfTokenizer, ErrorsNameTheFileAndKey) {
   EXPECT_EQ(error_of(j), "tokenizer.json: decoder.type: unsupported decoder (got 'CTC'); expected one of: ByteFallback, "
                          "ByteLevel, Fuse, Metaspace, Replace, Sequence, Strip" + hint);
   j = test::byte_level_json();
-  j["post_processor"] = {{"type", "BertProcessing"}};
-  EXPECT_EQ(error_of(j), "tokenizer.json: post_processor.type: unsupported post-processor (got 'BertProcessing'); "
-                         "expected one of: ByteLevel, Sequence, TemplateProcessing" + hint);
+  j["post_processor"] = {{"type", "Sequence"}, {"processors", {{{"type", "ByteLevel"}}, {{"type", "Fancy"}}}}};
+  EXPECT_EQ(error_of(j), "tokenizer.json: post_processor.processors[1].type: unsupported post-processor (got 'Fancy'); "
+                         "expected one of: BertProcessing, ByteLevel, RobertaProcessing, Sequence, TemplateProcessing" + hint);
 }
 
 TEST(HfTokenizer, MalformedFilesGetOneClearMessage) {

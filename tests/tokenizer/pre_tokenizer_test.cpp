@@ -51,6 +51,20 @@ TEST(PreTokenizer, MetaspaceReplacesSpacesAndPrependsOne) {
   EXPECT_EQ(run(first, "a b", false), (Pieces{"a▁b"}));
 }
 
+TEST(PreTokenizer, FixedRulesAsTheRustCrateDocumentsThem) {
+  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", true}}, "Hey 123 friend!"),
+            (Pieces{"Hey ", "1", "2", "3", " friend!"}));
+  EXPECT_EQ(run({{"type", "Digits"}, {"individual_digits", false}}, "Hey 123 friend!"), (Pieces{"Hey ", "123", " friend!"}));
+  // Each punctuation character on its own (Isolated), ASCII symbols included.
+  EXPECT_EQ(run({{"type", "Punctuation"}}, "Hey friend!     How are you?!?"),
+            (Pieces{"Hey friend", "!", "     How are you", "?", "!", "?"}));
+  EXPECT_EQ(run({{"type", "Punctuation"}, {"behavior", "Contiguous"}}, "a?!b"), (Pieces{"a", "?!", "b"}));
+  EXPECT_EQ(run({{"type", "Whitespace"}}, "Hey man!"), (Pieces{"Hey", "man", "!"}));
+  // Combining marks stay inside the word (Oniguruma's \w has them): नमस्ते is one word.
+  EXPECT_EQ(run({{"type", "Whitespace"}}, "नमस्ते, दुनिया"), (Pieces{"नमस्ते", ",", "दुनिया"}));
+  EXPECT_EQ(run({{"type", "WhitespaceSplit"}}, "Hey  man!\n"), (Pieces{"Hey", "man!"}));
+}
+
 TEST(PreTokenizer, ByteLevelMapsBytesToPrintableCharacters) {
   const nlohmann::json config = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
   EXPECT_EQ(run(config, "Hi there\n"), (Pieces{"ĠHi", "Ġthere", "Ċ"}));

@@ -158,6 +158,16 @@ void gpt2_style(nlohmann::json& j) {
   j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
 }
 
+// RoBERTa style: GPT-2's pre-tokenizer, and the text between a cls and a sep token.
+void roberta_style(nlohmann::json& j) {
+  gpt2_style(j);
+  j["post_processor"] = {{"type", "RobertaProcessing"},
+                         {"sep", {"<|end_of_text|>", 128001}},
+                         {"cls", {"<|begin_of_text|>", 128000}},
+                         {"trim_offsets", true},
+                         {"add_prefix_space", true}};
+}
+
 // Mistral / newer Llama 2 style: no normalizer; Metaspace prepends "▁" to the first section only.
 // The template adds an EOS after the text as well.
 void metaspace_style(nlohmann::json& j) {
@@ -219,6 +229,7 @@ INSTANTIATE_TEST_SUITE_P(HfReference, RealTokenizer,
                          ::testing::Values(RealFile{"llama3", "llama3", unchanged}, RealFile{"qwen3", "qwen3", unchanged},
                                            RealFile{"llama2", "llama2", unchanged},
                                            RealFile{"gpt2_style", "llama3", gpt2_style, kBom},
+                                           RealFile{"roberta_style", "llama3", roberta_style, kBom},
                                            RealFile{"metaspace_style", "llama2", metaspace_style}),
                          test_name);
 

@@ -66,13 +66,13 @@ TEST_F(TokenizeCli, DecodesIds) {
 
 TEST_F(TokenizeCli, UnsupportedFileIsAUsageErrorNamingTheKey) {
   auto j = test::byte_fallback_json();
-  j["pre_tokenizer"] = {{"type", "Whitespace"}};
+  j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
   std::ofstream(dir_ / "tokenizer.json") << j.dump();
   auto r = run_ds("tokenize" + tokenizer_ + "hi");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find((dir_ / "tokenizer.json").string() +
-                       ": pre_tokenizer.type: unsupported pre-tokenizer (got 'Whitespace'); expected one of: "
-                       "ByteLevel, Metaspace, Sequence, Split"),
+                       ": pre_tokenizer.type: unsupported pre-tokenizer (got 'BertPreTokenizer'); expected one of: "
+                       "ByteLevel, Digits, Metaspace, Punctuation, Sequence, Split, Whitespace, WhitespaceSplit"),
             std::string::npos)
       << r.err;
 }
