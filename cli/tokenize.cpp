@@ -93,7 +93,8 @@ void register_tokenize(CLI::App& app, GlobalOptions& global) {
   sub->add_flag("--decode", f->decode, "Read token ids and print their text");
   sub->add_flag("--no-special", f->no_special, "Add no BOS/EOS and read special-token text (<|im_start|>) as plain text");
   sub->add_option("text", f->args, "The text (words joined by spaces), or ids with --decode; none or '-': read stdin");
-  sub->footer("Prints the ids on one line, space separated; with --json {\"ids\": [...], \"tokens\": [...]}.");
+  sub->footer("Prints the ids on one line, space separated (--json: {\"ids\": [...], \"tokens\": [...]}); with\n"
+              "--decode the text (--json: {\"text\": \"...\"}).");
   sub->callback([f, &global] { run_tokenize(*f, global.json); });
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -76,7 +77,10 @@ std::unique_ptr<BpeModel> parse_model(const nlohmann::json& root, const JsonPath
   return std::make_unique<BpeModel>(*model, at);
 }
 
-HfTokenizer::HfTokenizer(const nlohmann::json& root, const std::string& file) : name_("hf:" + file) {
+// The sidecar of a token file records the absolute path, so it still says which file it was when
+// read from another directory.
+HfTokenizer::HfTokenizer(const nlohmann::json& root, const std::string& file)
+    : name_("hf:" + std::filesystem::absolute(file).lexically_normal().string()) {
   const JsonPath at{file, ""};
   require_object(root, at);
   model_ = parse_model(root, at);

@@ -21,7 +21,7 @@ struct EncodeOptions {
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  /// Recorded in the token file's sidecar: "byte", or "hf:<path of tokenizer.json>".
+  /// Recorded in the token file's sidecar: "byte", or "hf:<absolute path of tokenizer.json>".
   virtual std::string name() const = 0;
   /// Every id produced is below this.
   virtual std::int64_t vocab_size() const = 0;

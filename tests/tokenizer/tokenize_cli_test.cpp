@@ -59,6 +59,8 @@ TEST_F(TokenizeCli, DecodesIds) {
   auto r = run_ds("tokenize --decode" + tokenizer_ + "263 259 231 192 163");  // "hi 你" via byte fallback
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "hi \xE4\xBD\xA0\n");
+  r = run_ds("--json tokenize --decode" + tokenizer_ + "263 259 231 192 163");
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json({{"text", "hi \xE4\xBD\xA0"}}));
   r = run_ds("tokenize --decode" + tokenizer_ + "263 99999");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "ds: error: --decode: id 2: not a token id (got '99999'); expected an integer in [0, 264)\n");
