@@ -13,14 +13,12 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
-void trim_end(std::string& s) {
-  while (!s.empty() && is_space(s.back())) s.pop_back();
+void trim_end(std::string_view& s) {
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
 }
 
-void trim_start(std::string& s) {
-  std::size_t n = 0;
-  while (n < s.size() && is_space(s[n])) ++n;
-  s.erase(0, n);
+void trim_start(std::string_view& s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
 }
 
 }  // namespace
@@ -108,7 +106,7 @@ void AddedVocabulary::split(std::string_view text, bool parse_special, bool norm
   const std::size_t first = out.size();
   std::size_t start = 0;
   if (trie.nodes[0].children.empty()) {
-    out.push_back({std::string(text), nullptr});
+    out.push_back({text, nullptr});
     return;
   }
   for (std::size_t i = 0; i < text.size();) {
@@ -123,12 +121,12 @@ void AddedVocabulary::split(std::string_view text, bool parse_special, bool norm
       ++i;
       continue;
     }
-    if (i > start) out.push_back({std::string(text.substr(start, i - start)), nullptr});
-    out.push_back({std::string(text.substr(i, length)), &tokens_[token]});
+    if (i > start) out.push_back({text.substr(start, i - start), nullptr});
+    out.push_back({text.substr(i, length), &tokens_[token]});
     i += length;
     start = i;
   }
-  if (start < text.size()) out.push_back({std::string(text.substr(start)), nullptr});
+  if (start < text.size()) out.push_back({text.substr(start), nullptr});
   // lstrip/rstrip tokens take the whitespace next to them with them.
   for (std::size_t k = first; k < out.size(); ++k) {
     if (out[k].token == nullptr) continue;

@@ -24,9 +24,10 @@ struct AddedToken {
   bool normalized = false;   ///< matched in the normalized text rather than the raw input
 };
 
-/// A piece of input: plain text, or the added token it is.
+/// A piece of input: plain text, or the added token it is. `text` points into the string that
+/// was split, which must outlive it.
 struct Section {
-  std::string text;
+  std::string_view text;
   const AddedToken* token = nullptr;  ///< non-null: this section is that added token
 };
 

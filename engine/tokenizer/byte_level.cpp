@@ -13,6 +13,9 @@ bool maps_to_itself(int b) { return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b 
 
 struct ByteMap {
   std::array<std::string, 256> encode;
+  // The same as flat UTF-8 (1 or 2 bytes each, all below U+0144), for the hot encode loop.
+  std::array<std::array<char, 2>, 256> utf8{};
+  std::array<std::uint8_t, 256> utf8_size{};
   std::array<std::int16_t, 512> decode{};  // code point (< 0x144) -> byte, -1 when not in the map
 
   ByteMap() {
@@ -21,6 +24,8 @@ struct ByteMap {
     for (int b = 0; b < 256; ++b) {
       const char32_t cp = maps_to_itself(b) ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next++);
       append_utf8(encode[b], cp);
+      utf8_size[b] = static_cast<std::uint8_t>(encode[b].size());
+      for (std::size_t k = 0; k < encode[b].size(); ++k) utf8[b][k] = encode[b][k];
       decode[cp] = static_cast<std::int16_t>(b);
     }
   }
@@ -36,8 +41,18 @@ const ByteMap& byte_map() {
 std::string_view byte_to_unicode(unsigned char byte) { return byte_map().encode[byte]; }
 
 void byte_level_encode(std::string_view bytes, std::string& out) {
-  const auto& map = byte_map();
-  for (char c : bytes) out += map.encode[static_cast<unsigned char>(c)];
+  // performance-critical: every byte of a byte-level corpus passes here.
+  static const ByteMap& map = byte_map();
+  const std::size_t start = out.size();
+  out.resize(start + 2 * bytes.size());
+  char* dst = out.data() + start;
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    dst[0] = map.utf8[b][0];
+    dst[1] = map.utf8[b][1];
+    dst += map.utf8_size[b];
+  }
+  out.resize(static_cast<std::size_t>(dst - out.data()));
 }
 
 void byte_level_decode(std::string_view text, std::string& out) {

@@ -50,7 +50,7 @@ class HfTokenizer final : public Tokenizer {
   bool is_special(std::uint32_t id) const override { return id < special_.size() && special_[id]; }
 
  private:
-  void encode_section(const std::string& text, bool first, const EncodeOptions& options, std::vector<std::uint32_t>& out) const;
+  void encode_section(std::string_view text, bool first, const EncodeOptions& options, std::vector<std::uint32_t>& out) const;
   std::string decode_bytes(std::span<const std::uint32_t> ids, bool raw) const;
   std::optional<std::uint32_t> first_known(std::span<const std::string_view> names) const;
 
@@ -118,12 +118,16 @@ std::optional<std::uint32_t> HfTokenizer::token_to_id(std::string_view token) co
   return it->second;
 }
 
-void HfTokenizer::encode_section(const std::string& text, bool first, const EncodeOptions& options,
+void HfTokenizer::encode_section(std::string_view text, bool first, const EncodeOptions& options,
                                  std::vector<std::uint32_t>& out) const {
-  std::string normalized = normalizer_ ? normalizer_->normalize(text) : text;
-  if (normalized.empty()) return;
+  std::string normalized_text;
+  if (normalizer_) {
+    normalized_text = normalizer_->normalize(std::string(text));
+    text = normalized_text;
+  }
+  if (text.empty()) return;
   std::vector<Section> parts;
-  added_->split(normalized, options.parse_special, true, parts);
+  added_->split(text, options.parse_special, true, parts);
   std::vector<std::string> pieces;
   for (std::size_t j = 0; j < parts.size(); ++j) {
     if (parts[j].token != nullptr) {
@@ -131,7 +135,7 @@ void HfTokenizer::encode_section(const std::string& text, bool first, const Enco
       continue;
     }
     if (parts[j].text.empty()) continue;
-    pieces.assign(1, std::move(parts[j].text));
+    pieces.assign(1, std::string(parts[j].text));
     if (pre_tokenizer_) pre_tokenizer_->split(pieces, first && j == 0);
     for (const auto& piece : pieces) model_->encode_word(piece, out);
   }

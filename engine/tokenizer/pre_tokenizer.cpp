@@ -57,7 +57,7 @@ void split_on(const std::string& text, const Pattern& pattern, Behavior behavior
     previous_match = s.is_match;
   }
   for (const auto& [begin, end] : pieces) {
-    if (end > begin) out.emplace_back(text.substr(begin, end - begin));
+    if (end > begin) out.emplace_back(text, begin, end - begin);
   }
 }
 
@@ -86,19 +86,22 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
   ByteLevelPreTokenizer(bool add_prefix_space, std::optional<Pattern> words)
       : add_prefix_space_(add_prefix_space), words_(std::move(words)) {}
   void split(std::vector<std::string>& pieces, bool) const override {
-    std::vector<std::string> words;
-    words.reserve(pieces.size());
-    for (auto& piece : pieces) {
-      if (add_prefix_space_ && (piece.empty() || piece.front() != ' ')) piece.insert(piece.begin(), ' ');
-      if (words_) split_on(piece, *words_, Behavior::kIsolated, false, words);
-      else words.push_back(std::move(piece));
+    if (add_prefix_space_) {
+      for (auto& piece : pieces) {
+        if (piece.empty() || piece.front() != ' ') piece.insert(piece.begin(), ' ');
+      }
     }
-    pieces.clear();
-    for (const auto& w : words) {
-      std::string mapped;
-      mapped.reserve(w.size() * 2);
-      byte_level_encode(w, mapped);
-      pieces.push_back(std::move(mapped));
+    if (words_) {
+      std::vector<std::string> words;
+      words.reserve(pieces.size() * 4);
+      for (const auto& piece : pieces) split_on(piece, *words_, Behavior::kIsolated, false, words);
+      pieces = std::move(words);
+    }
+    std::string mapped;
+    for (auto& piece : pieces) {
+      mapped.clear();
+      byte_level_encode(piece, mapped);
+      piece.assign(mapped);
     }
   }
 
