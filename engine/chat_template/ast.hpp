@@ -61,6 +61,7 @@ enum class StmtKind {
   kBreak,     ///< break (loopcontrols)
   kContinue,  ///< continue (loopcontrols)
   kScope,     ///< body rendered in place: {% generation %} (Hugging Face's extension)
+  kCallBlock, ///< call expr (a macro call) %}body{% endcall: the macro sees body as caller()
 };
 
 /// A macro parameter and its default (null when required).

@@ -35,14 +35,17 @@ ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
   if (!context.is_object())
     throw UsageError(format_error(name_, "render context must be a JSON object", context.type_name(), "an object"));
-  const Value values = Value::from_json(context);
   try {
+    const Value values = Value::from_json(context);
     return render_body(*body_, values.as_dict());
   } catch (const TemplateFailure& f) {
     if (f.kind() == FailureKind::kRaised) throw TemplateRaisedError(f.what());
     const std::string message = f.located() ? located_message(name_, source_, f.offset(), f.what())
                                             : format_error(name_, f.what());
     throw RequestError(message, kBadRequest, "messages");
+  } catch (const std::exception& e) {
+    // A value too large to build (a huge repeat or indent width) or nested too deeply.
+    throw RequestError(format_error(name_, std::string("rendering failed: ") + e.what()), kBadRequest, "messages");
   }
 }
 

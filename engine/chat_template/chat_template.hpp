@@ -33,7 +33,7 @@ class ChatTemplate {
  public:
   /// Compiles `source`. `name` prefixes error locations ("tokenizer_config.json:3:14: ...").
   /// Throws UsageError naming line:column, with the line and a caret, for syntax errors and
-  /// unsupported Jinja (extends, include, call blocks, unknown filters and tests).
+  /// unsupported Jinja (extends, include, filter blocks, unknown filters and tests).
   explicit ChatTemplate(std::string source, std::string name = "chat template");
   ~ChatTemplate();
   ChatTemplate(ChatTemplate&&) noexcept;

@@ -40,7 +40,7 @@ Value attribute_path(const Value& item, const Value& path) {
   while (true) {
     const auto dot = p.find('.', start);
     const std::string part = p.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!part.empty() && part.find_first_not_of("0123456789") == std::string::npos) {
+    if (!part.empty() && part.size() < 18 && part.find_first_not_of("0123456789") == std::string::npos) {
       v = get_item(v, Value(static_cast<std::int64_t>(std::stoll(part))));
     } else {
       v = get_item(v, Value(part));

@@ -70,6 +70,7 @@ class Interpreter {
       case StmtKind::kBreak: return Flow::kBreak;
       case StmtKind::kContinue: return Flow::kContinue;
       case StmtKind::kScope: return exec_body(s.body, scope, out);
+      case StmtKind::kCallBlock: out += to_output(exec_call_block(s, scope)); return Flow::kNormal;
     }
     return Flow::kNormal;
   }
@@ -154,6 +155,31 @@ class Interpreter {
     return Value(std::move(loop));
   }
 
+  // The macro call of a {% call %} block, with the block's body passed as `caller`, rendered in
+  // the scope the block is written in.
+  Value exec_call_block(const Stmt& s, Scope& scope) {
+    const Stmt* block = &s;
+    Scope* where = &scope;
+    Value caller(Callable{"caller", [this, block, where](const CallArgs&) {
+                            Scope inner{{}, where};
+                            std::string out;
+                            exec_body(block->body, inner, out);
+                            return Value(std::move(out));
+                          }});
+    const Expr& call = *s.expr;
+    const Value callee = eval(*call.args[0], scope);
+    if (!callee.is_callable())
+      throw TemplateFailure(FailureKind::kRender, "'call' needs a macro (got " + callee.type_name() + ")", call.offset);
+    CallArgs args = eval_args(call, scope);
+    args.keyword.emplace_back("caller", std::move(caller));
+    try {
+      return callee.as_callable().call(args);
+    } catch (TemplateFailure& f) {
+      if (!f.located()) f.set_offset(call.offset);
+      throw;
+    }
+  }
+
   Value make_macro(const Stmt& s) {
     const Stmt* macro = &s;
     return Value(Callable{s.name, [this, macro](const CallArgs& args) {
@@ -171,6 +197,8 @@ class Interpreter {
                               if (v.is_undefined()) v = Value::undefined("parameter '" + p.name + "' was not provided");
                               call.vars[p.name] = std::move(v);
                             }
+                            for (const auto& [key, value] : args.keyword)
+                              if (key == "caller") call.vars["caller"] = value;
                             std::string out;
                             exec_body(macro->body, call, out);
                             return Value(std::move(out));

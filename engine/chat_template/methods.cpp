@@ -73,7 +73,7 @@ std::string format(const std::string& pattern, const CallArgs& args) {
       fail_render("format(): format specs and conversions are not supported (got '{" + field + "}')");
     Value v;
     if (field.empty()) v = arg(args, auto_index++, "");
-    else if (field.find_first_not_of("0123456789") == std::string::npos) v = arg(args, std::stoul(field), "");
+    else if (field.size() < 18 && field.find_first_not_of("0123456789") == std::string::npos) v = arg(args, std::stoul(field), "");
     else v = arg(args, static_cast<std::size_t>(-1), field.c_str());
     if (v.is_undefined()) fail_render("format(): no argument for field '{" + field + "}'");
     out += to_output(v);

@@ -92,6 +92,8 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
 }
 
 bool value_less(const Value& a, const Value& b) {
+  if (a.is_undefined()) fail_render(a.undefined_hint());
+  if (b.is_undefined()) fail_render(b.undefined_hint());
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();

@@ -20,7 +20,6 @@ const std::vector<std::pair<std::string, std::string>>& unsupported_tags() {
       {"include", "a chat template is one self-contained string; inline the included template"},
       {"import", "a chat template is one self-contained string; define the macros in it"},
       {"from", "a chat template is one self-contained string; define the macros in it"},
-      {"call", "call the macro as an expression: {{ name(args) }}"},
       {"filter", "apply the filter to an expression: {{ value | name }}"},
       {"with", "use {% set %} instead"},
       {"autoescape", "chat templates render without HTML escaping; remove the tag"},
@@ -33,7 +32,7 @@ const std::vector<std::pair<std::string, std::string>>& unsupported_tags() {
 const std::vector<std::string>& statement_tags() {
   static const std::vector<std::string> tags = {"if", "elif", "else", "endif", "for", "endfor", "set",
                                                 "endset", "macro", "endmacro", "break", "continue",
-                                                "generation", "endgeneration", "raw", "endraw"};
+                                                "generation", "endgeneration", "call", "endcall", "raw", "endraw"};
   return tags;
 }
 
@@ -163,6 +162,7 @@ class Parser {
     if (name == "for") return parse_for(open);
     if (name == "set") return parse_set(open);
     if (name == "macro") return parse_macro(open);
+    if (name == "call") return parse_call_block(open);
     if (name == "break" || name == "continue") {
       advance();
       expect_block_end(name);
@@ -266,6 +266,22 @@ class Parser {
     parse_until(s->body, {"endmacro"}, open, "macro");
     if (current().kind == TokenKind::kName) advance();  // {% endmacro name %}
     expect_block_end("endmacro");
+    return s;
+  }
+
+  // {% call macro(args) %}body{% endcall %}: MiniCPM-style templates pass a block to a macro.
+  StmtPtr parse_call_block(const Token& open) {
+    auto s = new_stmt(StmtKind::kCallBlock, open.offset);
+    advance();  // call
+    if (at_op("("))
+      fail(current(), "unsupported call block with caller arguments", "'{% call macro(...) %}'",
+           "pass the values to the macro instead");
+    const Token& start = current();
+    s->expr = parse_expression();
+    if (s->expr->kind != ExprKind::kCall) fail(start, "expected a macro call after 'call'", "'{% call name(args) %}'");
+    expect_block_end("call");
+    parse_until(s->body, {"endcall"}, open, "call");
+    expect_block_end("endcall");
     return s;
   }
 
@@ -446,7 +462,7 @@ class Parser {
       case TokenKind::kFloat: {
         advance();
         auto e = make(ExprKind::kLiteral, t.offset);
-        e->literal = Value(std::stod(t.text));
+        e->literal = Value(std::strtod(t.text.c_str(), nullptr));  // 1e999 is inf, as in Python
         return e;
       }
       case TokenKind::kOperator:

@@ -12,7 +12,7 @@ namespace ds::engine::chat_template {
 
 /// Parses the tokens of one template. Throws TemplateFailure (kSyntax) at the offending token for
 /// bad syntax, unknown filters, tests and tags, and Jinja features chat templates do not need
-/// (extends, include, import, call blocks, filter blocks).
+/// (extends, include, import, filter blocks, recursive loops).
 Body parse_template(const std::vector<Token>& tokens);
 
 }  // namespace ds::engine::chat_template

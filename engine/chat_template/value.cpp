@@ -31,7 +31,9 @@ Value CallArgs::get(std::size_t index, std::string_view name) const {
   return Value();
 }
 
-Value Value::from_json(const nlohmann::ordered_json& json) {
+Value Value::from_json(const nlohmann::ordered_json& json, int depth) {
+  if (depth > kMaxJsonDepth)
+    throw std::invalid_argument("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   switch (json.type()) {
     case nlohmann::ordered_json::value_t::null: return Value(nullptr);
     case nlohmann::ordered_json::value_t::boolean: return Value(json.get<bool>());
@@ -46,13 +48,13 @@ Value Value::from_json(const nlohmann::ordered_json& json) {
     case nlohmann::ordered_json::value_t::array: {
       ValueList list;
       list.reserve(json.size());
-      for (const auto& item : json) list.push_back(from_json(item));
+      for (const auto& item : json) list.push_back(from_json(item, depth + 1));
       return Value(std::move(list));
     }
     case nlohmann::ordered_json::value_t::object: {
       ValueDict dict;
       dict.items.reserve(json.size());
-      for (const auto& [key, item] : json.items()) dict.items.emplace_back(key, from_json(item));
+      for (const auto& [key, item] : json.items()) dict.items.emplace_back(key, from_json(item, depth + 1));
       return Value(std::move(dict));
     }
     default: return Value(nullptr);  // binary and discarded values do not occur in parsed JSON

@@ -74,8 +74,10 @@ class Value {
 
   /// An Undefined with the message a later misuse reports.
   static Value undefined(std::string hint) { return Value(Undefined{std::move(hint)}); }
-  /// From JSON: objects keep their key order; integers beyond int64 become floats.
-  static Value from_json(const nlohmann::ordered_json& json);
+  /// From JSON: objects keep their key order; integers beyond int64 become floats. Throws
+  /// std::invalid_argument for data nested deeper than kMaxJsonDepth (recursion has to end).
+  static Value from_json(const nlohmann::ordered_json& json, int depth = 0);
+  static constexpr int kMaxJsonDepth = 512;
   /// To JSON. Throws std::invalid_argument for Undefined, namespaces and callables.
   nlohmann::ordered_json to_json() const;
 

@@ -43,9 +43,12 @@ TEST(ChatTemplateErrors, BadTemplatesFailToCompileWithLocatedMessages) {
       {"{% set x = [1, 2 %}", "chat template:1:19: unexpected '}'; expected ']'\n{% set x = [1, 2 %}\n                  ^"},
       {"{{ f(*args) }}", "chat template:1:6: unsupported *args/**kwargs in a call (got '*'); expected plain "
                          "arguments\n{{ f(*args) }}\n     ^"},
-      {"{% call foo() %}x{% endcall %}",
-       "chat template:1:4: unsupported tag 'call' (got 'call'); hint: call the macro as an expression: "
-       "{{ name(args) }}\n{% call foo() %}x{% endcall %}\n   ^"},
+      {"{% call(x) foo() %}x{% endcall %}",
+       "chat template:1:8: unsupported call block with caller arguments (got '('); expected '{% call macro(...) %}'; "
+       "hint: pass the values to the macro instead\n{% call(x) foo() %}x{% endcall %}\n       ^"},
+      {"{% filter upper %}x{% endfilter %}",
+       "chat template:1:4: unsupported tag 'filter' (got 'filter'); hint: apply the filter to an expression: "
+       "{{ value | name }}\n{% filter upper %}x{% endfilter %}\n   ^"},
       {"{% for x in xs recursive %}{% endfor %}",
        "chat template:1:16: unsupported recursive loop (got 'recursive'); hint: flatten the data before the loop\n"
        "{% for x in xs recursive %}{% endfor %}\n               ^"},
@@ -77,6 +80,7 @@ TEST(ChatTemplateErrors, RenderFailuresAreBadRequestsNamingTheExpression) {
       {"line one\n{% set ns.x = 1 %}", {{"ns", 1}},
        "chat template:2:1: cannot set attribute 'x' on 'ns' (got int); expected a namespace() object\n"
        "{% set ns.x = 1 %}\n^"},
+      {"{% if x < 1 %}{% endif %}", json::object(), "chat template:1:7: 'x' is undefined\n{% if x < 1 %}{% endif %}\n      ^"},
       {"{{ m.content.upper() }}", {{"m", {{"content", {1}}}}},
        "chat template:1:13: 'list object' has no attribute 'upper'\n{{ m.content.upper() }}\n            ^"},
   };
@@ -92,6 +96,17 @@ TEST(ChatTemplateErrors, RenderFailuresAreBadRequestsNamingTheExpression) {
       EXPECT_EQ(e.http_status(), 400);
       EXPECT_EQ(e.param(), "messages");
     }
+  }
+}
+
+TEST(ChatTemplateErrors, DeeplyNestedRequestDataIsABadRequestNotACrash) {
+  json deep = "leaf";
+  for (int i = 0; i < 600; ++i) deep = json::array({deep});
+  try {
+    ChatTemplate("{{ messages|length }}").render({{"messages", deep}});
+    FAIL() << "rendered";
+  } catch (const RequestError& e) {
+    EXPECT_STREQ(e.what(), "chat template: rendering failed: JSON nested deeper than 512 levels");
   }
 }
 

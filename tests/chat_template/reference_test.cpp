@@ -112,7 +112,8 @@ json weather_tools() {
   return json::parse(R"([{"type": "function", "function": {"name": "get_weather",
       "description": "Current weather for a city.\n",
       "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
-      "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}])");
+      "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+      "days": {"type": "array", "items": {"type": "integer"}, "description": "Forecast days"}}, "required": ["city"]}}}])");
 }
 
 // The conversations: each with its tools (null when none) and extra variables.

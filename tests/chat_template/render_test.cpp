@@ -79,6 +79,11 @@ TEST(ChatTemplateRender, Macros) {
   EXPECT_EQ(render("{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}"
                    "{{ greet('a') }} {{ greet('b', punct='?') }}"),
             "Hi a! Hi b?");
+  // A call block hands its body to the macro as caller(); macros may recurse.
+  EXPECT_EQ(render("{% macro box(w) %}[{{ caller() }}:{{ w }}]{% endmacro %}{% for i in [1, 2] %}"
+                   "{% call box(i * 10) %}item {{ i }}{% endcall %}{% endfor %}"),
+            "[item 1:10][item 2:20]");
+  EXPECT_EQ(render("{% macro fact(n) %}{{ 1 if n <= 1 else n * fact(n - 1)|int }}{% endmacro %}{{ fact(5) }}"), "120");
 }
 
 TEST(ChatTemplateRender, Literals) {
