@@ -52,8 +52,19 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::find_all(std::string_vie
   std::size_t offset = 0;
   // The caller has made the text valid UTF-8, so PCRE2's own check (a full scan per call) is skipped.
   while (offset <= text.size()) {
-    const int rc = pcre2_match(code_of(code_), subject, text.size(), offset, PCRE2_NO_UTF_CHECK, data.get(), nullptr);
-    if (rc < 0) break;  // PCRE2_ERROR_NOMATCH, or a resource limit on pathological input
+    int rc = pcre2_match(code_of(code_), subject, text.size(), offset, PCRE2_NO_UTF_CHECK, data.get(), nullptr);
+    // The JIT's fixed stack can run out on pathological input where the interpreter (heap) copes.
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+      rc = pcre2_match(code_of(code_), subject, text.size(), offset, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, data.get(), nullptr);
+    }
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      // Never drop the rest of the text silently.
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof message);
+      throw RuntimeError(format_error("pre-tokenizer regex", "matching failed at byte " + std::to_string(offset),
+                                      reinterpret_cast<const char*>(message), "", "split the input into smaller pieces"));
+    }
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
     const std::size_t begin = ovector[0], end = ovector[1];
     if (end > begin) {
