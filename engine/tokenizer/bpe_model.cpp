@@ -28,20 +28,22 @@ std::uint64_t pair_key(std::uint32_t left, std::uint32_t right) {
   return (static_cast<std::uint64_t>(left) << 32) | right;
 }
 
-// One merge: "a b" (older files) or ["a", "b"] (newer files, where tokens may hold spaces).
-std::pair<std::string, std::string> parse_merge(const nlohmann::json& merge, const JsonPath& at) {
+// One merge: "a b" (older files) or ["a", "b"] (newer files, where tokens may hold spaces), as
+// views into the JSON. `at` is the merges array (the entry's path is only built for an error).
+std::pair<std::string_view, std::string_view> parse_merge(const nlohmann::json& merge, const JsonPath& at, std::size_t rank) {
   if (merge.is_string()) {
-    const auto& s = merge.get_ref<const std::string&>();
+    const std::string_view s = merge.get_ref<const std::string&>();
     const auto space = s.find(' ');
     if (space == std::string::npos || space == 0 || space + 1 >= s.size() || s.find(' ', space + 1) != std::string::npos) {
-      throw UsageError(format_error(at.where(), "malformed merge", "'" + s + "'", "two tokens separated by one space"));
+      throw UsageError(format_error(at.index(rank).where(), "malformed merge", "'" + std::string(s) + "'",
+                                    "two tokens separated by one space"));
     }
     return {s.substr(0, space), s.substr(space + 1)};
   }
   if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
+    return {merge[0].get_ref<const std::string&>(), merge[1].get_ref<const std::string&>()};
   }
-  throw UsageError(format_error(at.where(), "malformed merge", merge.dump(), "\"a b\" or [\"a\", \"b\"]"));
+  throw UsageError(format_error(at.index(rank).where(), "malformed merge", merge.dump(), "\"a b\" or [\"a\", \"b\"]"));
 }
 
 struct Merge {
@@ -101,17 +103,20 @@ BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at) {
   const auto& merges = required_array(model, "merges", at);
   merges_.reserve(merges.size());
   const std::size_t prefix = continuing_subword_prefix_.size();
+  const JsonPath merges_at = at.child("merges");
+  std::string joined;
+  // performance-critical: hundreds of thousands of merges at every load; nothing allocates per merge.
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
-    const JsonPath merge_at = at.child("merges").index(rank);
-    const auto [left, right] = parse_merge(merges[rank], merge_at);
+    const auto [left, right] = parse_merge(merges[rank], merges_at, rank);
     const auto l = vocab_.find(left), r = vocab_.find(right);
     // The merged token drops the right side's continuing-subword prefix ("##").
-    const std::string joined = left + (right.compare(0, prefix, continuing_subword_prefix_) == 0 ? right.substr(prefix) : right);
+    joined.assign(left);
+    joined.append(prefix > 0 && right.substr(0, prefix) == continuing_subword_prefix_ ? right.substr(prefix) : right);
     const auto j = vocab_.find(joined);
     if (l == vocab_.end() || r == vocab_.end() || j == vocab_.end()) {
-      const std::string& missing = l == vocab_.end() ? left : r == vocab_.end() ? right : joined;
-      throw UsageError(format_error(merge_at.where(), "merge uses a token not in model.vocab", "'" + missing + "'",
-                                    "merges of vocabulary tokens"));
+      const std::string_view missing = l == vocab_.end() ? left : r == vocab_.end() ? right : std::string_view(joined);
+      throw UsageError(format_error(merges_at.index(rank).where(), "merge uses a token not in model.vocab",
+                                    "'" + std::string(missing) + "'", "merges of vocabulary tokens"));
     }
     merges_.emplace(pair_key(l->second, r->second), std::make_pair(static_cast<std::uint32_t>(rank), j->second));
   }
