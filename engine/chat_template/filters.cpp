@@ -50,12 +50,16 @@ Value attribute_path(const Value& item, const Value& path) {
   }
 }
 
+// Python's int()/float() read decimal text only; std::stoll/stod would also take "0x1A".
+bool is_decimal_text(const std::string& s) { return s.find_first_of("xX") == std::string::npos; }
+
 Value to_int(const Value& v, const Value& fallback) {
   const Value def = fallback.is_undefined() ? Value(0) : fallback;
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<std::int64_t>(v.as_double())) : def;
   if (!v.is_string()) return def;
   const std::string s = py::strip(v.as_string(), py::StripSide::kBoth);
+  if (!is_decimal_text(s)) return def;
   try {
     std::size_t used = 0;
     const long long i = std::stoll(s, &used);
@@ -74,6 +78,7 @@ Value to_float(const Value& v, const Value& fallback) {
   try {
     std::size_t used = 0;
     const std::string s = py::strip(v.as_string(), py::StripSide::kBoth);
+    if (!is_decimal_text(s)) return def;
     const double d = std::stod(s, &used);
     if (used == s.size()) return Value(d);
   } catch (const std::exception&) {

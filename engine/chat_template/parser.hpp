@@ -1,7 +1,6 @@
-// Tokens -> statement tree, following Jinja's grammar and operator precedence (lowest first):
-// `a if c else b`, or, and, not, comparisons and `in`, + -, ~, * / // %, **, unary - +, then
-// postfix access, calls, `|filter` and `is test`. Names of filters and tests are checked here, so
-// a typo fails when the template is loaded rather than on the first request that reaches it.
+// Tokens -> statement tree: if/elif/else, for/else (with an `if` filter), set (plain, on a
+// namespace attribute, block form), macro, call blocks, break/continue, {% generation %}.
+// Expressions come from expression_parser.hpp.
 #pragma once
 #include <vector>
 

@@ -211,6 +211,24 @@ int compare_with_python(const std::vector<TemplateUnderTest>& templates) {
   return static_cast<int>(ours.size());
 }
 
+// Renders each of `sources` with `context` in ds and in jinja2: the same text, or both failing.
+void expect_same_as_jinja2(const std::vector<std::string>& sources, const json& context) {
+  json cases = json::array();
+  for (const auto& s : sources) cases.push_back({{"template", s}, {"context", context}});
+  const auto reference = python_render(cases);
+  ASSERT_EQ(reference.size(), sources.size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const Outcome got = capture([&] { return ChatTemplate(sources[i]).render(context); });
+    const std::string where = "template: " + json(sources[i]).dump();
+    if (reference[i].failed) {
+      EXPECT_TRUE(got.failed) << where << "\njinja2 failed: " << reference[i].error;
+      continue;
+    }
+    EXPECT_FALSE(got.failed) << where << "\n" << got.error;
+    EXPECT_EQ(got.text, reference[i].text) << where;
+  }
+}
+
 TEST(ChatTemplateReference, FixtureTemplatesMatchJinja2) {
   if (const std::string why = python_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const auto templates = fixture_templates();
@@ -260,15 +278,58 @@ TEST(ChatTemplateReference, WhitespaceTortureMatchesJinja2) {
       "{% macro m(x) %}\n  [{{ x }}]\n{% endmacro %}\n{{ m(1) }}{{ m(2) }}\n",
       "{%- for x in [1, 2] -%}\n  {{ x }}{{ ',' if not loop.last }}\n{%- endfor -%}\n",
   };
-  json cases = json::array();
-  for (const auto& s : sources) cases.push_back({{"template", s}, {"context", json::object()}});
-  const auto reference = python_render(cases);
-  ASSERT_EQ(reference.size(), sources.size());
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    const Outcome got = capture([&] { return ChatTemplate(sources[i]).render(json::object()); });
-    EXPECT_FALSE(reference[i].failed) << reference[i].error;
-    EXPECT_EQ(got.text, reference[i].text) << "template: " << json(sources[i]).dump();
-  }
+  expect_same_as_jinja2(sources, json::object());
+}
+
+// Python semantics where a native renderer is most likely to drift: division and modulo signs,
+// ==/< across types, slicing, str() of floats and containers, string methods, filters with
+// keyword arguments, macro defaults, Unicode in strings.
+TEST(ChatTemplateReference, ExpressionSemanticsMatchJinja2) {
+  if (const std::string why = python_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const std::vector<std::string> sources = {
+      "{{ 7 / 2 }}|{{ 7 // -2 }}|{{ -7 // 2 }}|{{ 7 % -3 }}|{{ 2 ** -1 }}|{{ 1.5 // 1 }}|{{ 5.5 % 2 }}",
+      "{{ 1 == true }}|{{ 0 == false }}|{{ none == none }}|{{ [] == [] }}|{{ {'a': 1} == {'a': 1} }}|{{ 'a' < 'b' }}|{{ 2 > 1.5 }}",
+      "{{ x is none }}|{{ x is defined }}|{{ x == none }}|{{ not x }}",
+      "{{ [1, 2, 3][-2:] }}|{{ [1, 2, 3][:-1] }}|{{ [1, 2, 3][5:] }}|{{ 'hello'[-3:] }}|{{ 'hello'[::2] }}|{{ [1,2,3,4][::-2] }}|{{ [1,2,3][1:0:-1] }}",
+      "{{ 'a' ~ 1.0 ~ true ~ [1] }}|{{ 1 ~ 2 + 3 }}|{{ 2 * 3 ~ 4 }}",
+      "{{ 'x' if 0 else 'y' if 1 else 'z' }}|{{ 1 if [] else 2 }}|{{ (1 if true else 2) + 1 }}",
+      "{{ 'abc' | reverse }}|{{ [1, 2] | reverse | list }}|{{ 'a b c' | replace(' ', '') }}|{{ '  x  ' | trim | length }}",
+      "{{ 'Hello'|first }}{{ 'Hello'|last }}|{{ []|first is undefined }}|{{ [[1, 2], [3]]|map('length')|list }}|{{ [1, 2]|map('string')|join('-') }}",
+      "{{ d|length }}|{{ d.items()|list|length }}|{% for k in d %}{{ k }}{% endfor %}|{{ d.get('z', 0) + 1 }}|{{ 'a' in d }}",
+      "{{ n.a }}|{{ n.missing is defined }}|{{ n }}",
+      "{{ '%' }}|{{ '{{' }}|{{ '}}' }}|{{ '#}' }}|{{ \"it's\" }}|{{ 'say \"hi\"' }}",
+      "{{ ['it\\'s', 'a\"b', 'c\\nd', 'e\\\\f'] }}",
+      "{{ {'k': none, 'b': true, 'f': 1.25, 'l': [1, 'x']} }}",
+      "{{ 3|float }}|{{ 1e3 }}|{{ 1.5e-7 }}|{{ 100000000000000000.0 }}|{{ -1e-5 }}|{{ 2.0 ** 0.5 }}",
+      "{{ 'ab' * 0 }}|{{ [0] * 3 }}|{{ -(3) }}|{{ +3 }}|{{ - 2 ** 2 }}",
+      "{{ loop is defined }}{% for x in [1] %}{{ loop.revindex0 }}{{ loop.depth }}{{ loop.nextitem is defined }}{% endfor %}",
+      "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }},{% endfor %}|{% for x in range(3) %}{{ x }}{% else %}e{% endfor %}|{% for x in none or [] %}{% else %}empty{% endfor %}",
+      "{% set t = 'a' ~ 'b' %}{{ t }}|{% set l = [1] + [2] %}{{ l|length }}|{% set d2 = {'x': {'y': [1, {'z': 'deep'}]}} %}{{ d2.x.y[1].z }}{{ d2['x']['y'][0] }}",
+      "{{ 'A b C'.lower().split() | join(',') }}|{{ ' x '.strip().upper() }}|{{ 'a.b.c'.split('.', 1) }}|{{ 'abcabc'.count('b') }}|{{ 'abc'.find('z') }}",
+      "{{ 'x'.startswith(('a', 'x')) }}|{{ 'xyz'.endswith('yz') }}|{{ ''.startswith('') }}|{{ 'tool_response' in '<tool_response>x' }}",
+      "{{ 'one two'|title }}|{{ 'ONE'|lower|capitalize }}|{{ 'x'|upper ~ 'Y'|lower }}",
+      "{{ [3, 1, 2]|sort|first }}|{{ ['b', 'a']|sort|join }}|{{ ms|sort(attribute='n')|map(attribute='n')|list }}|{{ ms|selectattr('n', 'gt', 1)|list|length }}",
+      "{{ ms|map(attribute='missing', default='D')|list }}|{{ ms|sum(attribute='n') }}|{{ ms|max(attribute='n') }}",
+      "{{ 10|string|length }}|{{ [1, [2, 3]]|length }}|{{ ''|length }}|{{ none|string }}|{{ true|string|lower }}",
+      "{{ {'a': [1, 2], 'b': 'é\\u2028\\t'}|tojson }}|{{ [1.0, -0.0, 1e300, 1234567890123]|tojson }}|{{ none|tojson }}|{{ '\\x00\\x1f'|tojson }}",
+      "{{ [{'a': 1}, []]|tojson(indent=0) }}|{{ {'a': 1}|tojson(indent='\\t') }}",
+      "{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}{{ m(1) }}|{{ m(1, 3) }}|{{ m(b=5, a=4) }}|{{ m() }}",
+      "{% set ns = namespace(items=[]) %}{% for i in [1, 2] %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}",
+      "{% if 1 %}a{% elif 2 %}b{% endif %}{% if 0 %}c{% elif 2 %}d{% else %}e{% endif %}{% if 0 %}f{% endif %}",
+      "{{ 'a\\tb'|indent(4, true, true) }}|{{ ''|indent }}|{{ 'x\\n\\ny'|indent(2, blank=true) }}",
+      "{{ [1, 2, 2, 'a', 'A']|unique|list }}|{{ ['b', 'A', 'a']|sort(case_sensitive=true) }}|{{ [0.5, 2]|max }}",
+      "{{ 'x'|default('y', true) }}|{{ 0|default('z', true) }}|{{ false|d('w') }}|{{ undefined_var|d(none) is none }}",
+      "{{ '1'|int + '2'|int }}|{{ '0x1A'|int }}|{{ ' 7 '|int }}|{{ true|int }}|{{ 3.99|int }}|{{ -3.99|int }}|{{ '1e3'|int }}|{{ 'abc'|float }}",
+      "{{ 'a' 'b' ~ 'c' }}|{{ ('a', 'b')|join }}|{{ [('k', 1)]|length }}",
+      "{{ 'x' ~ none }}|{{ none ~ 'x' }}|{{ undefined_var ~ 'x' }}",
+      "{% for c in 'hé😀' %}[{{ c }}]{% endfor %}|{{ 'hé😀'|length }}|{{ 'hé😀'[1:] }}|{{ 'hé😀'|reverse }}",
+      "{{ '  　x  '|trim }}|{{ '​x'|trim }}|{{ 'a b c'.split() }}",
+  };
+  const json context = {{"x", nullptr},
+                        {"d", {{"a", 1}, {"b", 2}}},
+                        {"n", {{"a", 1}}},
+                        {"ms", {{{"n", 2}}, {{"n", 1}}, {{"n", 3}}}}};
+  expect_same_as_jinja2(sources, context);
 }
 
 }  // namespace
