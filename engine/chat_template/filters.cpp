@@ -188,6 +188,40 @@ Value map(const Value& v, const CallArgs& args) {
   return Value(std::move(out));
 }
 
+// dictsort(case_sensitive=false, by='key', reverse=false): [key, value] pairs in order.
+Value dictsort(const Value& v, const CallArgs& args) {
+  if (!v.is_dict()) fail_render("dictsort: expected a mapping (got " + v.type_name() + ")");
+  const bool by_value = to_output(arg(args, 1, "by")) == "value";
+  const bool case_sensitive = arg(args, 0, "case_sensitive").truthy();
+  const auto key_of = [&](const std::pair<std::string, Value>& item) {
+    const Value k = by_value ? item.second : Value(item.first);
+    return k.is_string() && !case_sensitive ? Value(py::lower(k.as_string())) : k;
+  };
+  auto items = v.as_dict().items;
+  std::stable_sort(items.begin(), items.end(),
+                   [&](const auto& a, const auto& b) { return value_less(key_of(a), key_of(b)); });
+  if (arg(args, 2, "reverse").truthy()) std::reverse(items.begin(), items.end());
+  ValueList out;
+  for (auto& [key, value] : items) out.emplace_back(ValueList{Value(key), std::move(value)});
+  return Value(std::move(out));
+}
+
+// escape / e: HTML-escaped text, as markupsafe writes it.
+std::string escape_html(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 Value unique(const Value& v, const CallArgs& args) {
   ValueList out, seen;
   for (const auto& item : iterate(v)) {
@@ -224,10 +258,10 @@ Value round(const Value& v, const CallArgs& args) {
 
 const std::vector<std::string>& filter_names() {
   static const std::vector<std::string> names = {
-      "abs",   "attr",    "capitalize", "count",   "d",          "default", "first", "float",  "indent",
-      "int",   "items",   "join",       "last",    "length",     "list",    "lower", "map",    "max",
-      "min",   "reject",  "rejectattr", "replace", "reverse",    "round",   "safe",  "select", "selectattr",
-      "sort",  "string",  "sum",        "title",   "tojson",     "trim",    "unique", "upper"};
+      "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+      "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min", "reject",
+      "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string", "sum",
+      "title", "tojson", "trim", "unique", "upper"};
   return names;
 }
 
@@ -254,6 +288,8 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
     if (v.is_undefined() || (arg(a, 1, "boolean").truthy() && !v.truthy())) return fallback.is_undefined() ? Value("") : fallback;
     return v;
   }
+  if (name == "dictsort") return dictsort(v, a);
+  if (name == "e" || name == "escape") return Value(escape_html(to_output(v)));
   if (name == "first" || name == "last") {
     const ValueList items = iterate(v);
     if (items.empty()) return Value::undefined("No " + name + " item, sequence was empty.");

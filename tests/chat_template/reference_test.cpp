@@ -320,6 +320,7 @@ TEST(ChatTemplateReference, ExpressionSemanticsMatchJinja2) {
       "{{ [1, 2, 2, 'a', 'A']|unique|list }}|{{ ['b', 'A', 'a']|sort(case_sensitive=true) }}|{{ [0.5, 2]|max }}",
       "{{ 'x'|default('y', true) }}|{{ 0|default('z', true) }}|{{ false|d('w') }}|{{ undefined_var|d(none) is none }}",
       "{{ '1'|int + '2'|int }}|{{ '0x1A'|int }}|{{ ' 7 '|int }}|{{ true|int }}|{{ 3.99|int }}|{{ -3.99|int }}|{{ '1e3'|int }}|{{ 'abc'|float }}",
+      "{% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort %}{{ k }}{{ v }}{% endfor %}|{% for k, v in {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}|{{ '<a href=\"x\">&\\'</a>'|e }}",
       "{{ 'a' 'b' ~ 'c' }}|{{ ('a', 'b')|join }}|{{ [('k', 1)]|length }}",
       "{{ 'x' ~ none }}|{{ none ~ 'x' }}|{{ undefined_var ~ 'x' }}",
       "{% for c in 'hé😀' %}[{{ c }}]{% endfor %}|{{ 'hé😀'|length }}|{{ 'hé😀'[1:] }}|{{ 'hé😀'|reverse }}",
