@@ -1,11 +1,14 @@
 #include "engine/data/prepare.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -45,32 +48,58 @@ std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
   return files;
 }
 
-/// Turns documents into tokens in the writer, with an end-of-text id between documents.
+/// Turns documents into tokens in the writer, with an end-of-text id between documents. Pieces
+/// are queued and encoded on every core at once (tokenizers are thread-safe); their ids reach the
+/// writer in input order, so the file does not depend on the number of cores.
 class Encoder {
  public:
   Encoder(const Tokenizer& tokenizer, TokenFileWriter& writer, bool eot)
-      : tokenizer_(tokenizer), writer_(writer), eot_(eot) {}
+      : tokenizer_(tokenizer), writer_(writer), eot_(eot), threads_(std::max(1u, std::thread::hardware_concurrency())) {}
 
   void begin_document() {
-    if (eot_ && documents_ > 0) {
-      std::uint32_t id = *tokenizer_.eot_id();
-      writer_.append({&id, 1});
-    }
+    if (eot_ && documents_ > 0) queue_.push_back({{}, true});
     ++documents_;
   }
   void text(std::string_view piece) {
-    ids_.clear();
-    tokenizer_.encode(piece, ids_);
-    writer_.append(ids_);
+    queue_.push_back({std::string(piece), false});
+    queued_bytes_ += piece.size();
+    if (queued_bytes_ >= kBatchBytes) flush();
+  }
+  /// Encodes and writes what is queued; call once after the last document.
+  void flush() {
+    std::vector<std::vector<std::uint32_t>> ids(queue_.size());
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < queue_.size(); i = next++) {
+        if (queue_[i].eot) ids[i].push_back(*tokenizer_.eot_id());
+        else tokenizer_.encode(queue_[i].text, ids[i]);
+      }
+    };
+    // std::async carries a worker's exception (a tokenizer error) back to this thread.
+    std::vector<std::future<void>> workers;
+    for (unsigned k = 1; k < threads_ && k < queue_.size(); ++k) workers.push_back(std::async(std::launch::async, work));
+    work();
+    for (auto& w : workers) w.get();
+    for (const auto& v : ids) writer_.append(v);
+    queue_.clear();
+    queued_bytes_ = 0;
   }
   std::int64_t documents() const { return documents_; }
 
  private:
+  // Enough pieces that every core has several, little enough to keep memory modest.
+  static constexpr std::size_t kBatchBytes = 16u << 20;
+  struct Item {
+    std::string text;
+    bool eot;  ///< the end-of-text id between two documents instead of text
+  };
   const Tokenizer& tokenizer_;
   TokenFileWriter& writer_;
   bool eot_;
+  unsigned threads_;
   std::int64_t documents_ = 0;
-  std::vector<std::uint32_t> ids_;
+  std::vector<Item> queue_;
+  std::size_t queued_bytes_ = 0;
 };
 
 std::ifstream open_input(const fs::path& path) {
@@ -174,6 +203,7 @@ PrepareResult prepare_data(const PrepareOptions& options) {
     if (file.extension() == ".jsonl") encode_jsonl_file(file, options.text_field, encoder, advance);
     else encode_text_file(file, encoder, advance);
   }
+  encoder.flush();
   progress.finish(std::to_string(train.size()) + " tokens");
 
   const std::int64_t total = train.size();
