@@ -38,9 +38,9 @@ struct Expr {
   ExprKind kind;
   std::size_t offset = 0;  ///< byte offset in the normalized source, for error locations
   Value literal;
-  std::string name;             ///< variable, attribute, filter or test name
-  std::string op;               ///< operator
-  std::vector<std::string> ops; ///< kCompare's operators
+  std::string name;              ///< variable, attribute, filter or test name
+  std::string op;                ///< operator
+  std::vector<std::string> ops;  ///< kCompare's operators
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
 };
@@ -51,17 +51,17 @@ using Body = std::vector<StmtPtr>;
 
 /// Statement kinds; the comment says which Stmt fields each one uses.
 enum class StmtKind {
-  kText,      ///< text
-  kOutput,    ///< {{ expr }}
-  kIf,        ///< branches (condition, body), else_body
-  kFor,       ///< for targets in expr [if condition]: body, else_body
-  kSet,       ///< set targets = expr, or set targets[0].attribute = expr
-  kSetBlock,  ///< set targets[0] %}body{% endset
-  kMacro,     ///< macro name(params with defaults): body
-  kBreak,     ///< break (loopcontrols)
-  kContinue,  ///< continue (loopcontrols)
-  kScope,     ///< body rendered in place: {% generation %} (Hugging Face's extension)
-  kCallBlock, ///< call expr (a macro call) %}body{% endcall: the macro sees body as caller()
+  kText,       ///< text
+  kOutput,     ///< {{ expr }}
+  kIf,         ///< branches (condition, body), else_body
+  kFor,        ///< for targets in expr [if condition]: body, else_body
+  kSet,        ///< set targets = expr, or set targets[0].attribute = expr
+  kSetBlock,   ///< set targets[0] %}body{% endset
+  kMacro,      ///< macro name(params with defaults): body
+  kBreak,      ///< break (loopcontrols)
+  kContinue,   ///< continue (loopcontrols)
+  kScope,      ///< body rendered in place: {% generation %} (Hugging Face's extension)
+  kCallBlock,  ///< call expr (a macro call) %}body{% endcall: the macro sees body as caller()
 };
 
 /// A macro parameter and its default (null when required).

@@ -40,8 +40,8 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context) const {
     return render_body(*body_, values.as_dict());
   } catch (const TemplateFailure& f) {
     if (f.kind() == FailureKind::kRaised) throw TemplateRaisedError(f.what());
-    const std::string message = f.located() ? located_message(name_, source_, f.offset(), f.what())
-                                            : format_error(name_, f.what());
+    const std::string message =
+        f.located() ? located_message(name_, source_, f.offset(), f.what()) : format_error(name_, f.what());
     throw RequestError(message, kBadRequest, "messages");
   } catch (const std::exception& e) {
     // A value too large to build (a huge repeat or indent width) or nested too deeply.

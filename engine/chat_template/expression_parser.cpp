@@ -62,7 +62,8 @@ ExprPtr ExpressionParser::parse_expression() {
 
 // One left-associative level of the grammar: next (op next)*. `and`/`or` are name tokens, the
 // rest operators; string literals never match.
-ExprPtr ExpressionParser::parse_level(std::initializer_list<std::string_view> ops, ExprPtr (ExpressionParser::*next)()) {
+ExprPtr ExpressionParser::parse_level(std::initializer_list<std::string_view> ops,
+                                      ExprPtr (ExpressionParser::*next)()) {
   ExprPtr e = (this->*next)();
   while (current().kind == TokenKind::kOperator || current().kind == TokenKind::kName) {
     const Token& op = current();
@@ -133,9 +134,12 @@ ExprPtr ExpressionParser::parse_primary() {
     case TokenKind::kName: {
       advance();
       auto e = make(ExprKind::kLiteral, t.offset);
-      if (t.text == "true" || t.text == "True") e->literal = Value(true);
-      else if (t.text == "false" || t.text == "False") e->literal = Value(false);
-      else if (t.text == "none" || t.text == "None") e->literal = Value(nullptr);
+      if (t.text == "true" || t.text == "True")
+        e->literal = Value(true);
+      else if (t.text == "false" || t.text == "False")
+        e->literal = Value(false);
+      else if (t.text == "none" || t.text == "None")
+        e->literal = Value(nullptr);
       else {
         e->kind = ExprKind::kName;
         e->name = t.text;
@@ -170,7 +174,8 @@ ExprPtr ExpressionParser::parse_primary() {
       if (t.text == "[") return parse_list();
       if (t.text == "{") return parse_dict();
       break;
-    default: break;
+    default:
+      break;
   }
   fail(t, "expected an expression", "a name, a literal, '(', '[' or '{'");
 }

@@ -23,11 +23,16 @@ CallArgs rest(const CallArgs& args, std::size_t from) {
 
 std::int64_t length_of(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return 0;
-    case Value::Kind::kString: return static_cast<std::int64_t>(py::length(v.as_string()));
-    case Value::Kind::kList: return static_cast<std::int64_t>(v.as_list().size());
-    case Value::Kind::kDict: return static_cast<std::int64_t>(v.as_dict().items.size());
-    default: fail_render("object of type '" + v.type_name() + "' has no len()");
+    case Value::Kind::kUndefined:
+      return 0;
+    case Value::Kind::kString:
+      return static_cast<std::int64_t>(py::length(v.as_string()));
+    case Value::Kind::kList:
+      return static_cast<std::int64_t>(v.as_list().size());
+    case Value::Kind::kDict:
+      return static_cast<std::int64_t>(v.as_dict().items.size());
+    default:
+      fail_render("object of type '" + v.type_name() + "' has no len()");
   }
 }
 
@@ -115,8 +120,9 @@ Value tojson(const Value& v, const CallArgs& args) {
 
 Value indent(const Value& v, const CallArgs& args) {
   const Value width = arg(args, 0, "width");
-  const std::string pad = width.is_string() ? width.as_string()
-                                            : std::string(static_cast<std::size_t>(width.is_int() ? width.as_int() : 4), ' ');
+  const std::string pad = width.is_string()
+                              ? width.as_string()
+                              : std::string(static_cast<std::size_t>(width.is_int() ? width.as_int() : 4), ' ');
   const bool first = arg(args, 1, "first").truthy(), blank = arg(args, 2, "blank").truthy();
   const auto lines = py::splitlines(to_output(v) + "\n");
   std::string out;
@@ -132,7 +138,8 @@ Value indent(const Value& v, const CallArgs& args) {
 Value sort_key(const Value& item, const CallArgs& args, std::size_t attribute_index) {
   const Value attribute = arg(args, attribute_index, "attribute");
   Value key = attribute.is_undefined() || attribute.is_none() ? item : attribute_path(item, attribute);
-  if (key.is_string() && !arg(args, attribute_index - 1, "case_sensitive").truthy()) return Value(py::lower(key.as_string()));
+  if (key.is_string() && !arg(args, attribute_index - 1, "case_sensitive").truthy())
+    return Value(py::lower(key.as_string()));
   return key;
 }
 
@@ -164,8 +171,8 @@ Value select(const Value& v, const CallArgs& args, bool by_attribute, bool keep_
   const Value test = arg(args, test_index, "");
   for (const auto& item : iterate(v)) {
     const Value subject = by_attribute ? attribute_path(item, arg(args, 0, "")) : item;
-    const bool matched = test.is_undefined() ? subject.truthy()
-                                             : apply_test(to_output(test), subject, rest(args, test_index + 1));
+    const bool matched =
+        test.is_undefined() ? subject.truthy() : apply_test(to_output(test), subject, rest(args, test_index + 1));
     if (matched == keep_matching) out.push_back(item);
   }
   return Value(std::move(out));
@@ -211,12 +218,23 @@ std::string escape_html(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -238,7 +256,8 @@ Value sum(const Value& v, const CallArgs& args) {
   const Value attribute = arg(args, 0, "attribute");
   Value total = arg(args, 1, "start");
   if (total.is_undefined()) total = Value(0);
-  for (const auto& item : iterate(v)) total = binary_op("+", total, attribute.is_undefined() ? item : attribute_path(item, attribute));
+  for (const auto& item : iterate(v))
+    total = binary_op("+", total, attribute.is_undefined() ? item : attribute_path(item, attribute));
   return total;
 }
 
@@ -258,19 +277,19 @@ Value round(const Value& v, const CallArgs& args) {
 
 const std::vector<std::string>& filter_names() {
   static const std::vector<std::string> names = {
-      "abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
-      "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min", "reject",
-      "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string", "sum",
-      "title", "tojson", "trim", "unique", "upper"};
+      "abs",   "attr",   "capitalize", "count",      "d",       "default", "dictsort", "e",    "escape", "first",
+      "float", "indent", "int",        "items",      "join",    "last",    "length",   "list", "lower",  "map",
+      "max",   "min",    "reject",     "rejectattr", "replace", "reverse", "round",    "safe", "select", "selectattr",
+      "sort",  "string", "sum",        "title",      "tojson",  "trim",    "unique",   "upper"};
   return names;
 }
 
 const std::vector<std::string>& test_names() {
   static const std::vector<std::string> names = {
-      "boolean", "callable", "defined", "divisibleby", "eq",      "equalto", "even",  "false",       "float",
-      "ge",      "gt",       "greaterthan", "in",      "integer", "iterable", "le",   "lessthan",    "lower",
-      "lt",      "mapping",  "ne",      "none",        "number",  "odd",     "sameas", "sequence",   "string",
-      "true",    "undefined", "upper"};
+      "boolean",  "callable", "defined", "divisibleby", "eq",        "equalto", "even",     "false",
+      "float",    "ge",       "gt",      "greaterthan", "in",        "integer", "iterable", "le",
+      "lessthan", "lower",    "lt",      "mapping",     "ne",        "none",    "number",   "odd",
+      "sameas",   "sequence", "string",  "true",        "undefined", "upper"};
   return names;
 }
 
@@ -285,7 +304,8 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
   if (name == "count" || name == "length") return Value(length_of(v));
   if (name == "d" || name == "default") {
     const Value fallback = arg(a, 0, "default_value");
-    if (v.is_undefined() || (arg(a, 1, "boolean").truthy() && !v.truthy())) return fallback.is_undefined() ? Value("") : fallback;
+    if (v.is_undefined() || (arg(a, 1, "boolean").truthy() && !v.truthy()))
+      return fallback.is_undefined() ? Value("") : fallback;
     return v;
   }
   if (name == "dictsort") return dictsort(v, a);
@@ -310,7 +330,8 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
     std::string out;
     bool first = true;
     for (const auto& item : iterate(v)) {
-      out += (first ? "" : to_output(sep)) + to_output(attribute.is_undefined() ? item : attribute_path(item, attribute));
+      out +=
+          (first ? "" : to_output(sep)) + to_output(attribute.is_undefined() ? item : attribute_path(item, attribute));
       first = false;
     }
     return Value(std::move(out));

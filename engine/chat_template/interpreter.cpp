@@ -3,6 +3,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/error.hpp"
 #include "engine/chat_template/filters.hpp"
 #include "engine/chat_template/methods.hpp"
 #include "engine/chat_template/operators.hpp"
@@ -52,25 +53,40 @@ class Interpreter {
 
   Flow exec(const Stmt& s, Scope& scope, std::string& out) {
     switch (s.kind) {
-      case StmtKind::kText: out += s.text; return Flow::kNormal;
-      case StmtKind::kOutput: out += to_output(eval(*s.expr, scope)); return Flow::kNormal;
+      case StmtKind::kText:
+        out += s.text;
+        return Flow::kNormal;
+      case StmtKind::kOutput:
+        out += to_output(eval(*s.expr, scope));
+        return Flow::kNormal;
       case StmtKind::kIf:
         for (const auto& [condition, body] : s.branches)
           if (eval(*condition, scope).truthy()) return exec_body(body, scope, out);
         return exec_body(s.else_body, scope, out);
-      case StmtKind::kFor: exec_for(s, scope, out); return Flow::kNormal;
-      case StmtKind::kSet: exec_set(s, scope); return Flow::kNormal;
+      case StmtKind::kFor:
+        exec_for(s, scope, out);
+        return Flow::kNormal;
+      case StmtKind::kSet:
+        exec_set(s, scope);
+        return Flow::kNormal;
       case StmtKind::kSetBlock: {
         std::string captured;
         exec_body(s.body, scope, captured);
         scope.vars[s.targets[0]] = Value(std::move(captured));
         return Flow::kNormal;
       }
-      case StmtKind::kMacro: scope.vars[s.name] = make_macro(s); return Flow::kNormal;
-      case StmtKind::kBreak: return Flow::kBreak;
-      case StmtKind::kContinue: return Flow::kContinue;
-      case StmtKind::kScope: return exec_body(s.body, scope, out);
-      case StmtKind::kCallBlock: out += to_output(exec_call_block(s, scope)); return Flow::kNormal;
+      case StmtKind::kMacro:
+        scope.vars[s.name] = make_macro(s);
+        return Flow::kNormal;
+      case StmtKind::kBreak:
+        return Flow::kBreak;
+      case StmtKind::kContinue:
+        return Flow::kContinue;
+      case StmtKind::kScope:
+        return exec_body(s.body, scope, out);
+      case StmtKind::kCallBlock:
+        out += to_output(exec_call_block(s, scope));
+        return Flow::kNormal;
     }
     return Flow::kNormal;
   }
@@ -80,13 +96,14 @@ class Interpreter {
       scope.vars[targets[0]] = value;
       return;
     }
-    const ValueList items = value.is_list() ? value.as_list() : ValueList{};
-    if (!value.is_list() || items.size() != targets.size())
+    if (!value.is_list() || value.as_list().size() != targets.size()) {
+      const std::string got = value.is_list() ? std::to_string(value.as_list().size()) + " values" : value.type_name();
       throw TemplateFailure(FailureKind::kRender,
-                            "cannot unpack " + (value.is_list() ? std::to_string(items.size()) + " values" : "'" + value.type_name() + "'") +
-                                " into " + std::to_string(targets.size()) + " names",
+                            format_error("", "cannot unpack into " + std::to_string(targets.size()) + " names", got,
+                                         std::to_string(targets.size()) + " values"),
                             offset);
-    for (std::size_t i = 0; i < targets.size(); ++i) scope.vars[targets[i]] = items[i];
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) scope.vars[targets[i]] = value.as_list()[i];
   }
 
   void exec_set(const Stmt& s, Scope& scope) {
@@ -98,8 +115,8 @@ class Interpreter {
     const Value* target = scope.find(s.targets[0]);
     if (target == nullptr || !target->is_namespace())
       throw TemplateFailure(FailureKind::kRender,
-                            "cannot set attribute '" + s.attribute + "' on '" + s.targets[0] +
-                                "' (got " + (target ? target->type_name() : std::string("Undefined")) +
+                            "cannot set attribute '" + s.attribute + "' on '" + s.targets[0] + "' (got " +
+                                (target ? target->type_name() : std::string("Undefined")) +
                                 "); expected a namespace() object",
                             s.offset);
     target->as_namespace().attributes.set(s.attribute, std::move(value));
@@ -146,12 +163,16 @@ class Interpreter {
     loop.items.emplace_back("length", Value(n));
     loop.items.emplace_back("depth", Value(1));
     loop.items.emplace_back("depth0", Value(0));
-    loop.items.emplace_back("previtem", i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value::undefined("there is no previous item"));
-    loop.items.emplace_back("nextitem", i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value::undefined("there is no next item"));
-    loop.items.emplace_back("cycle", Value(Callable{"cycle", [i](const CallArgs& a) {
-                                        if (a.positional.empty()) fail_render("loop.cycle() needs at least one value");
-                                        return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
-                                      }}));
+    loop.items.emplace_back(
+        "previtem", i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value::undefined("there is no previous item"));
+    loop.items.emplace_back(
+        "nextitem", i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value::undefined("there is no next item"));
+    loop.items.emplace_back("cycle",
+                            Value(Callable{"cycle", [i](const CallArgs& a) {
+                                             if (a.positional.empty())
+                                               fail_render("loop.cycle() needs at least one value");
+                                             return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
+                                           }}));
     return Value(std::move(loop));
   }
 
@@ -223,7 +244,8 @@ class Interpreter {
 
   Value eval_node(const Expr& e, Scope& scope) {
     switch (e.kind) {
-      case ExprKind::kLiteral: return e.literal;
+      case ExprKind::kLiteral:
+        return e.literal;
       case ExprKind::kName: {
         const Value* v = scope.find(e.name);
         return v != nullptr ? *v : Value::undefined("'" + e.name + "' is undefined");
@@ -242,8 +264,10 @@ class Interpreter {
         }
         return Value(std::move(dict));
       }
-      case ExprKind::kGetAttr: return get_attribute(eval(*e.args[0], scope), e.name);
-      case ExprKind::kGetItem: return get_item(eval(*e.args[0], scope), eval(*e.args[1], scope));
+      case ExprKind::kGetAttr:
+        return get_attribute(eval(*e.args[0], scope), e.name);
+      case ExprKind::kGetItem:
+        return get_item(eval(*e.args[0], scope), eval(*e.args[1], scope));
       case ExprKind::kSlice: {
         const auto bound = [&](std::size_t i) { return e.args[i] ? eval(*e.args[i], scope) : Value(nullptr); };
         return get_slice(eval(*e.args[0], scope), bound(1), bound(2), bound(3));
@@ -251,11 +275,13 @@ class Interpreter {
       case ExprKind::kCall: {
         const Value callee = eval(*e.args[0], scope);
         // Point at what is missing (`.upper` in x.upper()), not at the parenthesis.
-        if (callee.is_undefined()) throw TemplateFailure(FailureKind::kRender, callee.undefined_hint(), e.args[0]->offset);
+        if (callee.is_undefined())
+          throw TemplateFailure(FailureKind::kRender, callee.undefined_hint(), e.args[0]->offset);
         if (!callee.is_callable()) fail_render("'" + callee.type_name() + "' object is not callable");
         return callee.as_callable().call(eval_args(e, scope));
       }
-      case ExprKind::kFilter: return apply_filter(e.name, eval(*e.args[0], scope), eval_args(e, scope));
+      case ExprKind::kFilter:
+        return apply_filter(e.name, eval(*e.args[0], scope), eval_args(e, scope));
       case ExprKind::kTest: {
         const bool result = apply_test(e.name, eval(*e.args[0], scope), eval_args(e, scope));
         return Value(e.op == "not" ? !result : result);

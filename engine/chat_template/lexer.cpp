@@ -49,17 +49,38 @@ std::string decode_escapes(std::string_view body, std::size_t offset) {
     }
     const char c = body[++i];
     switch (c) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case '\n': break;  // a backslash at the end of a line continues the string
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\n':
+        break;  // a backslash at the end of a line continues the string
       case 'x':
       case 'u':
       case 'U': {
@@ -103,7 +124,8 @@ class Lexer {
         break;
       }
       const char tag = src_[start + 1];
-      const char modifier = start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+') ? src_[start + 2] : 0;
+      const char modifier =
+          start + 2 < src_.size() && (src_[start + 2] == '-' || src_[start + 2] == '+') ? src_[start + 2] : 0;
       if (modifier == '-') {
         text = py::strip(text, py::StripSide::kRight);
       } else if (modifier != '+' && options_.lstrip_blocks && tag != '{') {
@@ -166,7 +188,8 @@ class Lexer {
     const char open_mod = i < src_.size() && src_[i] == '-' ? '-' : 0;
     if (src_.substr(i + (open_mod ? 1 : 0), 2) != "%}") return false;
     std::size_t body = i + (open_mod ? 1 : 0) + 2;
-    if (open_mod) while (body < src_.size() && is_space(src_[body])) ++body;
+    if (open_mod)
+      while (body < src_.size() && is_space(src_[body])) ++body;
     for (std::size_t j = src_.find("{%", body); j != std::string_view::npos; j = src_.find("{%", j + 2)) {
       std::size_t k = j + 2;
       const char mod = k < src_.size() && (src_[k] == '-' || src_[k] == '+') ? src_[k] : 0;
@@ -194,9 +217,9 @@ class Lexer {
     while (true) {
       while (i < src_.size() && is_space(src_[i])) ++i;
       if (i >= src_.size())
-        fail_syntax(std::string("unclosed tag: '") + (block ? "{%" : "{{") + "' has no matching '" +
-                        std::string(close) + "'",
-                    start);
+        fail_syntax(
+            std::string("unclosed tag: '") + (block ? "{%" : "{{") + "' has no matching '" + std::string(close) + "'",
+            start);
       if (brackets.empty()) {
         const char mod = (src_[i] == '-' || (block && src_[i] == '+')) ? src_[i] : 0;
         if (src_.substr(i + (mod ? 1 : 0), 2) == close) {
@@ -236,7 +259,7 @@ class Lexer {
       if (c == ')' || c == ']' || c == '}') {
         const char open = c == ')' ? '(' : c == ']' ? '[' : '{';
         if (brackets.empty() || brackets.back() != open) {
-          const std::string expected = brackets.empty() ? std::string()
+          const std::string expected = brackets.empty()         ? std::string()
                                        : brackets.back() == '(' ? "; expected ')'"
                                        : brackets.back() == '[' ? "; expected ']'"
                                                                 : "; expected '}'";
@@ -247,12 +270,14 @@ class Lexer {
       tokens_.push_back({TokenKind::kOperator, std::string(1, c), i});
       return i + 1;
     }
-    fail_syntax(std::string("unexpected character '") + std::string(py::code_points(src_.substr(i, 4)).front()) + "'", i);
+    fail_syntax(std::string("unexpected character '") + std::string(py::code_points(src_.substr(i, 4)).front()) + "'",
+                i);
   }
 
   std::size_t lex_number(std::size_t i) {
     const auto digits = [&](std::size_t j) {
-      while (j < src_.size() && (is_digit(src_[j]) || (src_[j] == '_' && j + 1 < src_.size() && is_digit(src_[j + 1])))) ++j;
+      while (j < src_.size() && (is_digit(src_[j]) || (src_[j] == '_' && j + 1 < src_.size() && is_digit(src_[j + 1]))))
+        ++j;
       return j;
     };
     std::size_t j = digits(i);

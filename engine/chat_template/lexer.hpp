@@ -13,17 +13,17 @@ namespace ds::engine::chat_template {
 
 /// What a token is.
 enum class TokenKind {
-  kText,         ///< template text outside tags (already whitespace-controlled)
-  kVarBegin,     ///< {{
-  kVarEnd,       ///< }}
-  kBlockBegin,   ///< {%
-  kBlockEnd,     ///< %}
-  kName,         ///< identifier or keyword
-  kString,       ///< string literal, escapes decoded
-  kInteger,      ///< integer literal
-  kFloat,        ///< float literal
-  kOperator,     ///< + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
-  kEnd,          ///< end of the template
+  kText,        ///< template text outside tags (already whitespace-controlled)
+  kVarBegin,    ///< {{
+  kVarEnd,      ///< }}
+  kBlockBegin,  ///< {%
+  kBlockEnd,    ///< %}
+  kName,        ///< identifier or keyword
+  kString,      ///< string literal, escapes decoded
+  kInteger,     ///< integer literal
+  kFloat,       ///< float literal
+  kOperator,    ///< + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
+  kEnd,         ///< end of the template
 };
 
 /// One token; `offset` is its first byte in the normalized source (for error locations).

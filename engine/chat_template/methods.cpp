@@ -72,9 +72,12 @@ std::string format(const std::string& pattern, const CallArgs& args) {
     if (field.find_first_of(":!") != std::string::npos)
       fail_render("format(): format specs and conversions are not supported (got '{" + field + "}')");
     Value v;
-    if (field.empty()) v = arg(args, auto_index++, "");
-    else if (field.size() < 18 && field.find_first_not_of("0123456789") == std::string::npos) v = arg(args, std::stoul(field), "");
-    else v = arg(args, static_cast<std::size_t>(-1), field.c_str());
+    if (field.empty())
+      v = arg(args, auto_index++, "");
+    else if (field.size() < 18 && field.find_first_not_of("0123456789") == std::string::npos)
+      v = arg(args, std::stoul(field), "");
+    else
+      v = arg(args, static_cast<std::size_t>(-1), field.c_str());
     if (v.is_undefined()) fail_render("format(): no argument for field '{" + field + "}'");
     out += to_output(v);
     i = close;
@@ -88,7 +91,8 @@ Value string_method(const std::string& s, const std::string& name, const CallArg
     const auto side = name == "strip" ? StripSide::kBoth : name == "lstrip" ? StripSide::kLeft : StripSide::kRight;
     return Value(py::strip(s, side, optional_string(arg(a, 0, "chars"), name)));
   }
-  if (name == "startswith" || name == "endswith") return Value(affix_matches(s, arg(a, 0, ""), name == "startswith", name));
+  if (name == "startswith" || name == "endswith")
+    return Value(affix_matches(s, arg(a, 0, ""), name == "startswith", name));
   if (name == "split" || name == "rsplit") {
     const auto sep = optional_string(arg(a, 0, "sep"), name);
     if (sep && sep->empty()) fail_render(name + "(): empty separator");
@@ -141,17 +145,20 @@ Value dict_method(const Value& d, const std::string& name, const CallArgs& a) {
   }
   ValueList out;
   for (const auto& [key, value] : dict.items) {
-    if (name == "items") out.emplace_back(ValueList{Value(key), value});
-    else if (name == "keys") out.emplace_back(key);
-    else out.push_back(value);
+    if (name == "items")
+      out.emplace_back(ValueList{Value(key), value});
+    else if (name == "keys")
+      out.emplace_back(key);
+    else
+      out.push_back(value);
   }
   return Value(std::move(out));
 }
 
 bool is_string_method(const std::string& name) {
-  static const char* const names[] = {"strip", "lstrip", "rstrip", "startswith", "endswith", "split", "rsplit",
-                                      "splitlines", "upper", "lower", "title", "capitalize", "replace", "find",
-                                      "count", "join", "format", "isdigit", "isspace"};
+  static const char* const names[] = {"strip",      "lstrip", "rstrip", "startswith", "endswith",   "split",   "rsplit",
+                                      "splitlines", "upper",  "lower",  "title",      "capitalize", "replace", "find",
+                                      "count",      "join",   "format", "isdigit",    "isspace"};
   for (const char* n : names)
     if (name == n) return true;
   return false;
@@ -197,23 +204,25 @@ ValueDict make_globals() {
   ValueDict globals;
   globals.set("range", Value(Callable{"range", global_range}));
   globals.set("namespace", Value(Callable{"namespace", [](const CallArgs& a) {
-                auto ns = std::make_shared<Namespace>();
-                ns->attributes = keyword_dict(a, "namespace");
-                return Value(std::move(ns));
-              }}));
+                                            auto ns = std::make_shared<Namespace>();
+                                            ns->attributes = keyword_dict(a, "namespace");
+                                            return Value(std::move(ns));
+                                          }}));
   globals.set("dict", Value(Callable{"dict", [](const CallArgs& a) { return Value(keyword_dict(a, "dict")); }}));
   globals.set("raise_exception", Value(Callable{"raise_exception", [](const CallArgs& a) -> Value {
-                throw TemplateFailure(FailureKind::kRaised, to_output(arg(a, 0, "message")));
-              }}));
+                                                  throw TemplateFailure(FailureKind::kRaised,
+                                                                        to_output(arg(a, 0, "message")));
+                                                }}));
   globals.set("strftime_now", Value(Callable{"strftime_now", [](const CallArgs& a) {
-                const std::string& fmt = string_arg(arg(a, 0, "format"), "strftime_now");
-                const std::time_t now = std::time(nullptr);
-                std::tm local{};
-                localtime_r(&now, &local);
-                char buf[256];
-                const std::size_t n = std::strftime(buf, sizeof buf, fmt.c_str(), &local);
-                return Value(std::string(buf, n));
-              }}));
+                                               const std::string& fmt = string_arg(arg(a, 0, "format"), "strftime_now");
+                                               const std::time_t now = std::time(nullptr);
+                                               std::tm local{};
+                                               localtime_r(&now, &local);
+                                               char buf[256];
+                                               const std::size_t n =
+                                                   std::strftime(buf, sizeof buf, fmt.c_str(), &local);
+                                               return Value(std::string(buf, n));
+                                             }}));
   return globals;
 }
 

@@ -67,13 +67,16 @@ class Fields {
   std::optional<std::int64_t> integer(const std::string& key) const {
     return typed<std::int64_t>(key, &json::is_number_integer, "an integer");
   }
-  std::optional<double> number(const std::string& key) const { return typed<double>(key, &json::is_number, "a number"); }
+  std::optional<double> number(const std::string& key) const {
+    return typed<double>(key, &json::is_number, "a number");
+  }
   // A special token: "<s>", or an AddedToken object {"content": "<s>", ...}.
   std::optional<std::string> token(const std::string& key) const {
     const json* v = get(key);
     if (v == nullptr) return std::nullopt;
     if (v->is_string()) return v->get<std::string>();
-    if (v->is_object() && v->contains("content") && (*v)["content"].is_string()) return (*v)["content"].get<std::string>();
+    if (v->is_object() && v->contains("content") && (*v)["content"].is_string())
+      return (*v)["content"].get<std::string>();
     wrong_type(key, "a string or an object with a string \"content\"");
   }
   std::vector<std::int64_t> integer_list(const std::string& key) const {

@@ -13,7 +13,7 @@ namespace ds::engine::chat_template {
 
 /// generation_config.json: the sampling defaults the model's authors chose.
 struct GenerationDefaults {
-  std::vector<std::int64_t> eos_token_ids;        ///< eos_token_id, an int or a list (Llama 3 lists several)
+  std::vector<std::int64_t> eos_token_ids;  ///< eos_token_id, an int or a list (Llama 3 lists several)
   std::optional<std::int64_t> bos_token_id;
   std::optional<std::int64_t> pad_token_id;
   std::optional<bool> do_sample;
@@ -22,7 +22,7 @@ struct GenerationDefaults {
   std::optional<std::int64_t> top_k;
   std::optional<double> repetition_penalty;
   std::optional<std::int64_t> max_new_tokens;
-  std::optional<std::int64_t> max_length;         ///< prompt + generated tokens
+  std::optional<std::int64_t> max_length;  ///< prompt + generated tokens
 };
 
 /// The text-side configuration of a model folder.

@@ -123,17 +123,19 @@ bool compare(const std::string& op, const Value& a, const Value& b) {
 
 bool contains(const Value& container, const Value& item) {
   switch (container.kind()) {
-    case Value::Kind::kUndefined: return false;
+    case Value::Kind::kUndefined:
+      return false;
     case Value::Kind::kString:
-      if (!item.is_string())
-        fail_render("'in <string>' requires string as left operand, not " + item.type_name());
+      if (!item.is_string()) fail_render("'in <string>' requires string as left operand, not " + item.type_name());
       return container.as_string().find(item.as_string()) != std::string::npos;
     case Value::Kind::kList:
       for (const auto& x : container.as_list())
         if (values_equal(x, item)) return true;
       return false;
-    case Value::Kind::kDict: return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
-    default: fail_render("argument of type '" + container.type_name() + "' is not iterable");
+    case Value::Kind::kDict:
+      return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
+    default:
+      fail_render("argument of type '" + container.type_name() + "' is not iterable");
   }
 }
 
@@ -183,7 +185,8 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
   if (object.is_undefined()) fail_render(object.undefined_hint());
   const auto bound = [](const Value& v, const char* what) -> std::optional<long> {
     if (v.is_undefined() || v.is_none()) return std::nullopt;
-    if (!v.is_int() && !v.is_bool()) fail_render(std::string("slice ") + what + " must be an integer (got '" + v.type_name() + "')");
+    if (!v.is_int() && !v.is_bool())
+      fail_render(std::string("slice ") + what + " must be an integer (got '" + v.type_name() + "')");
     return static_cast<long>(v.as_int());
   };
   const auto b = bound(start, "start"), e = bound(stop, "stop"), s = bound(step, "step");
@@ -199,8 +202,10 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
 
 ValueList iterate(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::kUndefined: return {};
-    case Value::Kind::kList: return value.as_list();
+    case Value::Kind::kUndefined:
+      return {};
+    case Value::Kind::kList:
+      return value.as_list();
     case Value::Kind::kDict: {
       ValueList keys;
       for (const auto& [key, item] : value.as_dict().items) keys.emplace_back(key);
@@ -211,7 +216,8 @@ ValueList iterate(const Value& value) {
       for (const auto cp : py::code_points(value.as_string())) chars.emplace_back(std::string(cp));
       return chars;
     }
-    default: fail_render("'" + value.type_name() + "' object is not iterable");
+    default:
+      fail_render("'" + value.type_name() + "' object is not iterable");
   }
 }
 

@@ -29,9 +29,9 @@ const std::vector<std::pair<std::string, std::string>>& unsupported_tags() {
 }
 
 const std::vector<std::string>& statement_tags() {
-  static const std::vector<std::string> tags = {"if", "elif", "else", "endif", "for", "endfor", "set",
-                                                "endset", "macro", "endmacro", "break", "continue",
-                                                "generation", "endgeneration", "call", "endcall", "raw", "endraw"};
+  static const std::vector<std::string> tags = {"if",         "elif",          "else",  "endif",    "for",   "endfor",
+                                                "set",        "endset",        "macro", "endmacro", "break", "continue",
+                                                "generation", "endgeneration", "call",  "endcall",  "raw",   "endraw"};
   return tags;
 }
 
@@ -145,7 +145,8 @@ class Parser : public ExpressionParser {
       return s;
     }
     if (std::find(statement_tags().begin(), statement_tags().end(), name) != statement_tags().end())
-      fail(tag, "unexpected '" + name + "' tag", "", "no open block here takes it; check the nesting of the tags above");
+      fail(tag, "unexpected '" + name + "' tag", "",
+           "no open block here takes it; check the nesting of the tags above");
     fail(tag, "unknown tag '" + name + "'" + did_you_mean(name, statement_tags()), "");
   }
 

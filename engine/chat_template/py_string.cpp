@@ -18,10 +18,14 @@ std::size_t sequence_length(unsigned char lead) {
 std::uint32_t decode(std::string_view cp) {
   const auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(cp[i])); };
   switch (cp.size()) {
-    case 2: return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
-    case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
-    case 4: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
-    default: return b(0);
+    case 2:
+      return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
+    case 3:
+      return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
+    case 4:
+      return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
+    default:
+      return b(0);
   }
 }
 
@@ -217,7 +221,8 @@ std::vector<std::size_t> slice_indices(std::size_t size, std::optional<long> sta
   return out;
 }
 
-std::string slice(std::string_view text, std::optional<long> start, std::optional<long> stop, std::optional<long> step) {
+std::string slice(std::string_view text, std::optional<long> start, std::optional<long> stop,
+                  std::optional<long> step) {
   const auto cps = code_points(text);
   std::string out;
   for (const auto i : slice_indices(cps.size(), start, stop, step)) out += cps[i];

@@ -22,12 +22,14 @@ SourceLocation locate(std::string_view source, std::size_t offset) {
 std::string located_message(std::string_view name, std::string_view source, std::size_t offset,
                             const std::string& message) {
   const SourceLocation loc = locate(source, offset);
-  std::string out = std::string(name) + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": " + message;
+  std::string out =
+      std::string(name) + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column) + ": " + message;
   // The offending line, and a caret under the column (tabs kept so the caret lines up).
   std::size_t begin = 0;
   for (std::size_t line = 1; line < loc.line; ++line) begin = source.find('\n', begin) + 1;
   const auto end = source.find('\n', begin);
-  const std::string_view text = source.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+  const std::string_view text =
+      source.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
   out += '\n';
   out += text;
   out += '\n';

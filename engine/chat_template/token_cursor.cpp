@@ -9,10 +9,14 @@ namespace {
 
 std::string describe(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kEnd: return "end of template";
-    case TokenKind::kText: return "template text";
-    case TokenKind::kString: return "string '" + t.text + "'";
-    default: return "'" + t.text + "'";
+    case TokenKind::kEnd:
+      return "end of template";
+    case TokenKind::kText:
+      return "template text";
+    case TokenKind::kString:
+      return "string '" + t.text + "'";
+    default:
+      return "'" + t.text + "'";
   }
 }
 

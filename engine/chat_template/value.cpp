@@ -35,16 +35,21 @@ Value Value::from_json(const nlohmann::ordered_json& json, int depth) {
   if (depth > kMaxJsonDepth)
     throw std::invalid_argument("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   switch (json.type()) {
-    case nlohmann::ordered_json::value_t::null: return Value(nullptr);
-    case nlohmann::ordered_json::value_t::boolean: return Value(json.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value(json.get<std::int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return Value(nullptr);
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(json.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value(json.get<std::int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = json.get<std::uint64_t>();
       if (u <= static_cast<std::uint64_t>(INT64_MAX)) return Value(static_cast<std::int64_t>(u));
       return Value(static_cast<double>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value(json.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(json.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(json.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(json.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       ValueList list;
       list.reserve(json.size());
@@ -57,17 +62,23 @@ Value Value::from_json(const nlohmann::ordered_json& json, int depth) {
       for (const auto& [key, item] : json.items()) dict.items.emplace_back(key, from_json(item, depth + 1));
       return Value(std::move(dict));
     }
-    default: return Value(nullptr);  // binary and discarded values do not occur in parsed JSON
+    default:
+      return Value(nullptr);  // binary and discarded values do not occur in parsed JSON
   }
 }
 
 nlohmann::ordered_json Value::to_json() const {
   switch (kind()) {
-    case Kind::kNone: return nullptr;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int();
-    case Kind::kFloat: return as_double();
-    case Kind::kString: return as_string();
+    case Kind::kNone:
+      return nullptr;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int();
+    case Kind::kFloat:
+      return as_double();
+    case Kind::kString:
+      return as_string();
     case Kind::kList: {
       auto out = nlohmann::ordered_json::array();
       for (const auto& item : as_list()) out.push_back(item.to_json());
@@ -78,36 +89,55 @@ nlohmann::ordered_json Value::to_json() const {
       for (const auto& [key, item] : as_dict().items) out[key] = item.to_json();
       return out;
     }
-    default: throw std::invalid_argument("Object of type " + type_name() + " is not JSON serializable");
+    default:
+      throw std::invalid_argument("Object of type " + type_name() + " is not JSON serializable");
   }
 }
 
 bool Value::truthy() const {
   switch (kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int() != 0;
-    case Kind::kFloat: return as_double() != 0.0;
-    case Kind::kString: return !as_string().empty();
-    case Kind::kList: return !as_list().empty();
-    case Kind::kDict: return !as_dict().items.empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int() != 0;
+    case Kind::kFloat:
+      return as_double() != 0.0;
+    case Kind::kString:
+      return !as_string().empty();
+    case Kind::kList:
+      return !as_list().empty();
+    case Kind::kDict:
+      return !as_dict().items.empty();
+    default:
+      return true;
   }
 }
 
 std::string Value::type_name() const {
   switch (kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return "list";
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kCallable: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kCallable:
+      return "function";
   }
   return "object";
 }
@@ -156,11 +186,16 @@ std::string string_repr(const std::string& s) {
   const char quote = has_single && !has_double ? '"' : '\'';
   std::string out(1, quote);
   for (unsigned char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == static_cast<unsigned char>(quote)) out += std::string("\\") + quote;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == static_cast<unsigned char>(quote))
+      out += std::string("\\") + quote;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
     else if (c < 0x20 || c == 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -176,13 +211,27 @@ void json_string(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -203,17 +252,28 @@ void dump_json(const Value& value, const JsonDumpOptions& options, int depth, st
   };
   const std::string& item_sep = options.item_separator;
   switch (value.kind()) {
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += value.as_bool() ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(value.as_int()); return;
+    case Value::Kind::kNone:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += value.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(value.as_int());
+      return;
     case Value::Kind::kFloat: {
       const double d = value.as_double();
-      if (std::isnan(d)) out += "NaN";
-      else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
-      else out += float_repr(d);
+      if (std::isnan(d))
+        out += "NaN";
+      else if (std::isinf(d))
+        out += d > 0 ? "Infinity" : "-Infinity";
+      else
+        out += float_repr(d);
       return;
     }
-    case Value::Kind::kString: json_string(value.as_string(), out); return;
+    case Value::Kind::kString:
+      json_string(value.as_string(), out);
+      return;
     case Value::Kind::kList: {
       const auto& list = value.as_list();
       if (list.empty()) {
@@ -250,7 +310,8 @@ void dump_json(const Value& value, const JsonDumpOptions& options, int depth, st
       out += '}';
       return;
     }
-    default: throw std::invalid_argument("Object of type " + value.type_name() + " is not JSON serializable");
+    default:
+      throw std::invalid_argument("Object of type " + value.type_name() + " is not JSON serializable");
   }
 }
 
@@ -264,7 +325,8 @@ std::string to_python_json(const Value& value, const JsonDumpOptions& options) {
 
 std::string to_repr(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::kString: return string_repr(value.as_string());
+    case Value::Kind::kString:
+      return string_repr(value.as_string());
     case Value::Kind::kList: {
       std::string out = "[";
       const auto& list = value.as_list();
@@ -280,22 +342,32 @@ std::string to_repr(const Value& value) {
       }
       return out + "}";
     }
-    default: return to_output(value);
+    default:
+      return to_output(value);
   }
 }
 
 std::string to_output(const Value& value) {
   switch (value.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return value.as_bool() ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(value.as_int());
-    case Value::Kind::kFloat: return float_repr(value.as_double());
-    case Value::Kind::kString: return value.as_string();
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return value.as_bool() ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(value.as_int());
+    case Value::Kind::kFloat:
+      return float_repr(value.as_double());
+    case Value::Kind::kString:
+      return value.as_string();
     case Value::Kind::kList:
-    case Value::Kind::kDict: return to_repr(value);
-    case Value::Kind::kNamespace: return "<Namespace " + to_repr(Value(value.as_namespace().attributes)) + ">";
-    case Value::Kind::kCallable: return "<function " + value.as_callable().name + ">";
+    case Value::Kind::kDict:
+      return to_repr(value);
+    case Value::Kind::kNamespace:
+      return "<Namespace " + to_repr(Value(value.as_namespace().attributes)) + ">";
+    case Value::Kind::kCallable:
+      return "<function " + value.as_callable().name + ">";
   }
   return "";
 }
@@ -308,8 +380,10 @@ bool values_equal(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.as_string() == b.as_string();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.as_string() == b.as_string();
     case Value::Kind::kList: {
       const auto &x = a.as_list(), &y = b.as_list();
       if (x.size() != y.size()) return false;
@@ -326,9 +400,12 @@ bool values_equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Value::Kind::kNamespace: return &a.as_namespace() == &b.as_namespace();
-    case Value::Kind::kCallable: return &a.as_callable() == &b.as_callable();
-    default: return false;
+    case Value::Kind::kNamespace:
+      return &a.as_namespace() == &b.as_namespace();
+    case Value::Kind::kCallable:
+      return &a.as_callable() == &b.as_callable();
+    default:
+      return false;
   }
 }
 

@@ -131,9 +131,9 @@ bool values_equal(const Value& a, const Value& b);
 
 /// How to_python_json writes (json.dumps's arguments as Hugging Face's tojson passes them).
 struct JsonDumpOptions {
-  std::string indent;                   ///< per-level indent; used when `pretty` is set
-  bool pretty = false;                  ///< json.dumps(indent=...): one item per line
-  std::string item_separator = ", ";    ///< json.dumps uses "," when an indent is given
+  std::string indent;                 ///< per-level indent; used when `pretty` is set
+  bool pretty = false;                ///< json.dumps(indent=...): one item per line
+  std::string item_separator = ", ";  ///< json.dumps uses "," when an indent is given
   std::string key_separator = ": ";
   bool sort_keys = false;
 };

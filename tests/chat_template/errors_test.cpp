@@ -23,26 +23,34 @@ struct BadTemplate {
 
 TEST(ChatTemplateErrors, BadTemplatesFailToCompileWithLocatedMessages) {
   const std::vector<BadTemplate> cases = {
-      {"{% if x %}", "chat template:1:1: 'if' block is never closed (got end of template); expected '{% endif %}'; "
-                     "hint: every {% if %} needs a matching {% endif %}\n{% if x %}\n^"},
-      {"a\n{{ x | trimm }}", "chat template:2:8: unknown filter 'trimm'; did you mean 'trim'? (got 'trimm')\n"
-                             "{{ x | trimm }}\n       ^"},
+      {"{% if x %}",
+       "chat template:1:1: 'if' block is never closed (got end of template); expected '{% endif %}'; "
+       "hint: every {% if %} needs a matching {% endif %}\n{% if x %}\n^"},
+      {"a\n{{ x | trimm }}",
+       "chat template:2:8: unknown filter 'trimm'; did you mean 'trim'? (got 'trimm')\n"
+       "{{ x | trimm }}\n       ^"},
       {"{% extends 'base.html' %}",
        "chat template:1:4: unsupported tag 'extends' (got 'extends'); hint: a chat template is one self-contained "
        "string; inline the parent template\n{% extends 'base.html' %}\n   ^"},
-      {"{% endfor %}", "chat template:1:4: unexpected 'endfor' tag (got 'endfor'); hint: no open block here takes it; "
-                       "check the nesting of the tags above\n{% endfor %}\n   ^"},
+      {"{% endfor %}",
+       "chat template:1:4: unexpected 'endfor' tag (got 'endfor'); hint: no open block here takes it; "
+       "check the nesting of the tags above\n{% endfor %}\n   ^"},
       {"{{ 'abc }}", "chat template:1:4: unclosed string literal\n{{ 'abc }}\n   ^"},
-      {"{{ x is frobbed }}", "chat template:1:9: unknown test 'frobbed' (got 'frobbed')\n{{ x is frobbed }}\n        ^"},
-      {"{% fro x in y %}", "chat template:1:4: unknown tag 'fro'; did you mean 'for'? (got 'fro')\n"
-                           "{% fro x in y %}\n   ^"},
-      {"{{ 1 + }}", "chat template:1:8: expected an expression (got '}}'); expected a name, a literal, '(', '[' or "
-                    "'{'\n{{ 1 + }}\n       ^"},
+      {"{{ x is frobbed }}",
+       "chat template:1:9: unknown test 'frobbed' (got 'frobbed')\n{{ x is frobbed }}\n        ^"},
+      {"{% fro x in y %}",
+       "chat template:1:4: unknown tag 'fro'; did you mean 'for'? (got 'fro')\n"
+       "{% fro x in y %}\n   ^"},
+      {"{{ 1 + }}",
+       "chat template:1:8: expected an expression (got '}}'); expected a name, a literal, '(', '[' or "
+       "'{'\n{{ 1 + }}\n       ^"},
       {"{{ x", "chat template:1:1: unclosed tag: '{{' has no matching '}}'\n{{ x\n^"},
       {"{# never closed", "chat template:1:1: unclosed comment: '{#' has no matching '#}'\n{# never closed\n^"},
-      {"{% set x = [1, 2 %}", "chat template:1:19: unexpected '}'; expected ']'\n{% set x = [1, 2 %}\n                  ^"},
-      {"{{ f(*args) }}", "chat template:1:6: unsupported *args/**kwargs in a call (got '*'); expected plain "
-                         "arguments\n{{ f(*args) }}\n     ^"},
+      {"{% set x = [1, 2 %}",
+       "chat template:1:19: unexpected '}'; expected ']'\n{% set x = [1, 2 %}\n                  ^"},
+      {"{{ f(*args) }}",
+       "chat template:1:6: unsupported *args/**kwargs in a call (got '*'); expected plain "
+       "arguments\n{{ f(*args) }}\n     ^"},
       {"{% call(x) foo() %}x{% endcall %}",
        "chat template:1:8: unsupported call block with caller arguments (got '('); expected '{% call macro(...) %}'; "
        "hint: pass the values to the macro instead\n{% call(x) foo() %}x{% endcall %}\n       ^"},
@@ -73,15 +81,23 @@ struct BadRender {
 TEST(ChatTemplateErrors, RenderFailuresAreBadRequestsNamingTheExpression) {
   const std::vector<BadRender> cases = {
       {"{{ x.y }}", json::object(), "chat template:1:5: 'x' is undefined\n{{ x.y }}\n    ^"},
-      {"{{ m.content + 1 }}", {{"m", {{"content", "hi"}}}},
+      {"{{ m.content + 1 }}",
+       {{"m", {{"content", "hi"}}}},
        "chat template:1:14: unsupported operand type(s) for +: 'str' and 'int'\n{{ m.content + 1 }}\n             ^"},
-      {"{% for x in n %}{% endfor %}", {{"n", nullptr}},
+      {"{% for x in n %}{% endfor %}",
+       {{"n", nullptr}},
        "chat template:1:13: 'NoneType' object is not iterable\n{% for x in n %}{% endfor %}\n            ^"},
-      {"line one\n{% set ns.x = 1 %}", {{"ns", 1}},
+      {"line one\n{% set ns.x = 1 %}",
+       {{"ns", 1}},
        "chat template:2:1: cannot set attribute 'x' on 'ns' (got int); expected a namespace() object\n"
        "{% set ns.x = 1 %}\n^"},
-      {"{% if x < 1 %}{% endif %}", json::object(), "chat template:1:7: 'x' is undefined\n{% if x < 1 %}{% endif %}\n      ^"},
-      {"{{ m.content.upper() }}", {{"m", {{"content", {1}}}}},
+      {"{% for a, b in [[1, 2, 3]] %}{% endfor %}", json::object(),
+       "chat template:1:1: cannot unpack into 2 names (got 3 values); expected 2 values\n"
+       "{% for a, b in [[1, 2, 3]] %}{% endfor %}\n^"},
+      {"{% if x < 1 %}{% endif %}", json::object(),
+       "chat template:1:7: 'x' is undefined\n{% if x < 1 %}{% endif %}\n      ^"},
+      {"{{ m.content.upper() }}",
+       {{"m", {{"content", {1}}}}},
        "chat template:1:13: 'list object' has no attribute 'upper'\n{{ m.content.upper() }}\n            ^"},
   };
   for (const auto& c : cases) {
@@ -111,7 +127,8 @@ TEST(ChatTemplateErrors, DeeplyNestedRequestDataIsABadRequestNotACrash) {
 }
 
 TEST(ChatTemplateErrors, RaiseExceptionCarriesTheTemplatesMessage) {
-  const ChatTemplate t("{% if messages|length > 1 %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}");
+  const ChatTemplate t(
+      "{% if messages|length > 1 %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}");
   try {
     t.render({{"messages", {1, 2}}});
     FAIL() << "rendered";
@@ -129,8 +146,9 @@ TEST(ChatTemplateErrors, RenderChatWantsAnArrayOfMessages) {
     render_chat(t, {{"role", "user"}});
     FAIL() << "rendered";
   } catch (const RequestError& e) {
-    EXPECT_STREQ(e.what(), "messages: expected an array of messages (got object); expected "
-                           "[{\"role\": \"user\", \"content\": \"...\"}, ...]");
+    EXPECT_STREQ(e.what(),
+                 "messages: expected an array of messages (got object); expected "
+                 "[{\"role\": \"user\", \"content\": \"...\"}, ...]");
   }
 }
 

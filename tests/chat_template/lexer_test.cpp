@@ -1,10 +1,11 @@
 // The lexer: token kinds and offsets, literals, and Jinja's source normalization.
+#include "engine/chat_template/lexer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "engine/chat_template/lexer.hpp"
 #include "engine/chat_template/template_error.hpp"
 
 namespace ds::engine::chat_template {
@@ -14,17 +15,39 @@ std::string kinds(const std::vector<Token>& tokens) {
   std::string out;
   for (const auto& t : tokens) {
     switch (t.kind) {
-      case TokenKind::kText: out += "T(" + t.text + ")"; break;
-      case TokenKind::kVarBegin: out += "{{"; break;
-      case TokenKind::kVarEnd: out += "}}"; break;
-      case TokenKind::kBlockBegin: out += "{%"; break;
-      case TokenKind::kBlockEnd: out += "%}"; break;
-      case TokenKind::kName: out += "N(" + t.text + ")"; break;
-      case TokenKind::kString: out += "S(" + t.text + ")"; break;
-      case TokenKind::kInteger: out += "I(" + t.text + ")"; break;
-      case TokenKind::kFloat: out += "F(" + t.text + ")"; break;
-      case TokenKind::kOperator: out += "O(" + t.text + ")"; break;
-      case TokenKind::kEnd: out += "$"; break;
+      case TokenKind::kText:
+        out += "T(" + t.text + ")";
+        break;
+      case TokenKind::kVarBegin:
+        out += "{{";
+        break;
+      case TokenKind::kVarEnd:
+        out += "}}";
+        break;
+      case TokenKind::kBlockBegin:
+        out += "{%";
+        break;
+      case TokenKind::kBlockEnd:
+        out += "%}";
+        break;
+      case TokenKind::kName:
+        out += "N(" + t.text + ")";
+        break;
+      case TokenKind::kString:
+        out += "S(" + t.text + ")";
+        break;
+      case TokenKind::kInteger:
+        out += "I(" + t.text + ")";
+        break;
+      case TokenKind::kFloat:
+        out += "F(" + t.text + ")";
+        break;
+      case TokenKind::kOperator:
+        out += "O(" + t.text + ")";
+        break;
+      case TokenKind::kEnd:
+        out += "$";
+        break;
     }
   }
   return out;

@@ -1,5 +1,7 @@
 // load_text_config on model folders written by the test: every accepted shape of each key, the
 // chat_template.jinja precedence, missing files, and exact messages for wrong types.
+#include "engine/chat_template/model_text_config.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "engine/chat_template/model_text_config.hpp"
 
 namespace ds::engine::chat_template {
 namespace {
@@ -98,12 +99,14 @@ TEST_F(ModelTextConfigTest, WrongTypesNameFileAndKey) {
       {{"tokenizer_config.json", R"({"bos_token": 1})"},
        tc + ": bos_token: wrong type (got number); expected a string or an object with a string \"content\""},
       {{"tokenizer_config.json", R"({"chat_template": 3})"},
-       tc + ": chat_template: wrong type (got number); expected a string or a list of {\"name\": ..., \"template\": ...}"},
+       tc + ": chat_template: wrong type (got number); expected a string or a list of {\"name\": ..., \"template\": "
+            "...}"},
       {{"tokenizer_config.json", R"({"chat_template": [{"name": "rag", "template": "x"}]})"},
        tc + ": chat_template: no template named 'default' (got 'rag'); expected one entry with \"name\": \"default\""},
       {{"tokenizer_config.json", R"({"add_bos_token": "yes"})"},
        tc + ": add_bos_token: wrong type (got string); expected true or false"},
-      {{"tokenizer_config.json", "{not json"}, tc + ": not valid JSON (got parse error at byte 3); expected a JSON object"},
+      {{"tokenizer_config.json", "{not json"},
+       tc + ": not valid JSON (got parse error at byte 3); expected a JSON object"},
       {{"tokenizer_config.json", "[]"}, tc + ": wrong top-level type (got array); expected a JSON object"},
       {{"generation_config.json", R"({"eos_token_id": [1, "2"]})"},
        gc + ": eos_token_id: wrong type (got array); expected an integer or a list of integers"},

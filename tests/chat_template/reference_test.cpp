@@ -63,8 +63,8 @@ std::vector<Outcome> python_render(const json& cases) {
   if (fd < 0) return {};
   ::close(fd);
   std::ofstream(path) << cases.dump();
-  const auto run = test::run_program(kPython.string(), "'" + std::string(DS_SOURCE_DIR) +
-                                                           "/tests/chat_template/jinja_reference.py' '" + path + "'");
+  const auto run = test::run_program(
+      kPython.string(), "'" + std::string(DS_SOURCE_DIR) + "/tests/chat_template/jinja_reference.py' '" + path + "'");
   fs::remove(path);
   EXPECT_EQ(run.code, 0) << run.err;
   std::vector<Outcome> out;
@@ -125,9 +125,12 @@ struct Conversation {
 };
 
 std::vector<Conversation> conversations() {
-  const std::string unicode = "Gr\xC3\xBC\xC3\x9F" "e \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 "
-                              "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7 \xE2\x80\x94 caf\xC3\xA9";
-  json tool_call = json::parse(R"({"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function",
+  const std::string unicode =
+      "Gr\xC3\xBC\xC3\x9F"
+      "e \xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x98\x80 "
+      "\xD9\x85\xD8\xB1\xD8\xAD\xD8\xA8\xD8\xA7 \xE2\x80\x94 caf\xC3\xA9";
+  json tool_call =
+      json::parse(R"({"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function",
       "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}}]})");
   return {
       {"multi_turn_with_system",
@@ -140,7 +143,10 @@ std::vector<Conversation> conversations() {
         message("assistant", "\n" + unicode + "\n"), message("user", "line 1\r\nline 2 \\n not a newline")}},
       {"tool_calls",
        {message("system", "Use tools."), message("user", "Weather in Paris?"), tool_call,
-        message("tool", "{\"temperature\": 21}"), message("assistant", "It is 21 \xC2\xB0" "C.")},
+        message("tool", "{\"temperature\": 21}"),
+        message("assistant",
+                "It is 21 \xC2\xB0"
+                "C.")},
        weather_tools()},
       {"reasoning",
        {message("user", "Think first."), message("assistant", "<think>\nLet me see.\n</think>\n\nYes."),
@@ -148,7 +154,9 @@ std::vector<Conversation> conversations() {
        nullptr,
        {{"enable_thinking", false}}},
       {"multimodal_parts",
-       {message("user", json::parse(R"([{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": "x"}}])"))}},
+       {message("user",
+                json::parse(
+                    R"([{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": "x"}}])"))}},
       {"roles_do_not_alternate", {message("user", "one"), message("user", "two")}},
       {"system_only_then_assistant", {message("system", "S"), message("assistant", "A")}},
   };
@@ -182,7 +190,9 @@ int compare_with_python(const std::vector<TemplateUnderTest>& templates) {
         if (t.eos_token.is_string()) options.eos_token = t.eos_token.get<std::string>();
         options.tools = c.tools;
         options.extra_context = c.extra;
-        json context = {{"messages", c.messages}, {"tools", c.tools}, {"documents", nullptr},
+        json context = {{"messages", c.messages},
+                        {"tools", c.tools},
+                        {"documents", nullptr},
                         {"add_generation_prompt", add_generation_prompt}};
         if (t.bos_token.is_string()) context["bos_token"] = t.bos_token;
         if (t.eos_token.is_string()) context["eos_token"] = t.eos_token;
@@ -201,7 +211,8 @@ int compare_with_python(const std::vector<TemplateUnderTest>& templates) {
       EXPECT_FALSE(got.failed) << labels[i] << ": ds failed: " << got.error;
       EXPECT_EQ(got.text, want.text) << labels[i];
     } else if (want.raised) {
-      EXPECT_TRUE(got.raised) << labels[i] << ": jinja2 raised '" << want.error << "', ds gave " << got.error << got.text;
+      EXPECT_TRUE(got.raised) << labels[i] << ": jinja2 raised '" << want.error << "', ds gave " << got.error
+                              << got.text;
       EXPECT_EQ(got.error, want.error) << labels[i];
     } else {
       // jinja2 failed on its own (an undefined attribute, a type error): ds must fail too.
@@ -288,48 +299,61 @@ TEST(ChatTemplateReference, ExpressionSemanticsMatchJinja2) {
   if (const std::string why = python_unavailable(); !why.empty()) GTEST_SKIP() << why;
   const std::vector<std::string> sources = {
       "{{ 7 / 2 }}|{{ 7 // -2 }}|{{ -7 // 2 }}|{{ 7 % -3 }}|{{ 2 ** -1 }}|{{ 1.5 // 1 }}|{{ 5.5 % 2 }}",
-      "{{ 1 == true }}|{{ 0 == false }}|{{ none == none }}|{{ [] == [] }}|{{ {'a': 1} == {'a': 1} }}|{{ 'a' < 'b' }}|{{ 2 > 1.5 }}",
+      "{{ 1 == true }}|{{ 0 == false }}|{{ none == none }}|{{ [] == [] }}|{{ {'a': 1} == {'a': 1} }}|{{ 'a' < 'b' "
+      "}}|{{ 2 > 1.5 }}",
       "{{ x is none }}|{{ x is defined }}|{{ x == none }}|{{ not x }}",
-      "{{ [1, 2, 3][-2:] }}|{{ [1, 2, 3][:-1] }}|{{ [1, 2, 3][5:] }}|{{ 'hello'[-3:] }}|{{ 'hello'[::2] }}|{{ [1,2,3,4][::-2] }}|{{ [1,2,3][1:0:-1] }}",
+      "{{ [1, 2, 3][-2:] }}|{{ [1, 2, 3][:-1] }}|{{ [1, 2, 3][5:] }}|{{ 'hello'[-3:] }}|{{ 'hello'[::2] }}|{{ "
+      "[1,2,3,4][::-2] }}|{{ [1,2,3][1:0:-1] }}",
       "{{ 'a' ~ 1.0 ~ true ~ [1] }}|{{ 1 ~ 2 + 3 }}|{{ 2 * 3 ~ 4 }}",
       "{{ 'x' if 0 else 'y' if 1 else 'z' }}|{{ 1 if [] else 2 }}|{{ (1 if true else 2) + 1 }}",
-      "{{ 'abc' | reverse }}|{{ [1, 2] | reverse | list }}|{{ 'a b c' | replace(' ', '') }}|{{ '  x  ' | trim | length }}",
-      "{{ 'Hello'|first }}{{ 'Hello'|last }}|{{ []|first is undefined }}|{{ [[1, 2], [3]]|map('length')|list }}|{{ [1, 2]|map('string')|join('-') }}",
-      "{{ d|length }}|{{ d.items()|list|length }}|{% for k in d %}{{ k }}{% endfor %}|{{ d.get('z', 0) + 1 }}|{{ 'a' in d }}",
+      "{{ 'abc' | reverse }}|{{ [1, 2] | reverse | list }}|{{ 'a b c' | replace(' ', '') }}|{{ '  x  ' | trim | length "
+      "}}",
+      "{{ 'Hello'|first }}{{ 'Hello'|last }}|{{ []|first is undefined }}|{{ [[1, 2], [3]]|map('length')|list }}|{{ [1, "
+      "2]|map('string')|join('-') }}",
+      "{{ d|length }}|{{ d.items()|list|length }}|{% for k in d %}{{ k }}{% endfor %}|{{ d.get('z', 0) + 1 }}|{{ 'a' "
+      "in d }}",
       "{{ n.a }}|{{ n.missing is defined }}|{{ n }}",
       "{{ '%' }}|{{ '{{' }}|{{ '}}' }}|{{ '#}' }}|{{ \"it's\" }}|{{ 'say \"hi\"' }}",
       "{{ ['it\\'s', 'a\"b', 'c\\nd', 'e\\\\f'] }}",
       "{{ {'k': none, 'b': true, 'f': 1.25, 'l': [1, 'x']} }}",
       "{{ 3|float }}|{{ 1e3 }}|{{ 1.5e-7 }}|{{ 100000000000000000.0 }}|{{ -1e-5 }}|{{ 2.0 ** 0.5 }}",
       "{{ 'ab' * 0 }}|{{ [0] * 3 }}|{{ -(3) }}|{{ +3 }}|{{ - 2 ** 2 }}",
-      "{{ loop is defined }}{% for x in [1] %}{{ loop.revindex0 }}{{ loop.depth }}{{ loop.nextitem is defined }}{% endfor %}",
-      "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }},{% endfor %}|{% for x in range(3) %}{{ x }}{% else %}e{% endfor %}|{% for x in none or [] %}{% else %}empty{% endfor %}",
-      "{% set t = 'a' ~ 'b' %}{{ t }}|{% set l = [1] + [2] %}{{ l|length }}|{% set d2 = {'x': {'y': [1, {'z': 'deep'}]}} %}{{ d2.x.y[1].z }}{{ d2['x']['y'][0] }}",
-      "{{ 'A b C'.lower().split() | join(',') }}|{{ ' x '.strip().upper() }}|{{ 'a.b.c'.split('.', 1) }}|{{ 'abcabc'.count('b') }}|{{ 'abc'.find('z') }}",
-      "{{ 'x'.startswith(('a', 'x')) }}|{{ 'xyz'.endswith('yz') }}|{{ ''.startswith('') }}|{{ 'tool_response' in '<tool_response>x' }}",
+      "{{ loop is defined }}{% for x in [1] %}{{ loop.revindex0 }}{{ loop.depth }}{{ loop.nextitem is defined }}{% "
+      "endfor %}",
+      "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }},{% endfor %}|{% for x in range(3) %}{{ x }}{% else %}e{% endfor "
+      "%}|{% for x in none or [] %}{% else %}empty{% endfor %}",
+      "{% set t = 'a' ~ 'b' %}{{ t }}|{% set l = [1] + [2] %}{{ l|length }}|{% set d2 = {'x': {'y': [1, {'z': "
+      "'deep'}]}} %}{{ d2.x.y[1].z }}{{ d2['x']['y'][0] }}",
+      "{{ 'A b C'.lower().split() | join(',') }}|{{ ' x '.strip().upper() }}|{{ 'a.b.c'.split('.', 1) }}|{{ "
+      "'abcabc'.count('b') }}|{{ 'abc'.find('z') }}",
+      "{{ 'x'.startswith(('a', 'x')) }}|{{ 'xyz'.endswith('yz') }}|{{ ''.startswith('') }}|{{ 'tool_response' in "
+      "'<tool_response>x' }}",
       "{{ 'one two'|title }}|{{ 'ONE'|lower|capitalize }}|{{ 'x'|upper ~ 'Y'|lower }}",
-      "{{ [3, 1, 2]|sort|first }}|{{ ['b', 'a']|sort|join }}|{{ ms|sort(attribute='n')|map(attribute='n')|list }}|{{ ms|selectattr('n', 'gt', 1)|list|length }}",
+      "{{ [3, 1, 2]|sort|first }}|{{ ['b', 'a']|sort|join }}|{{ ms|sort(attribute='n')|map(attribute='n')|list }}|{{ "
+      "ms|selectattr('n', 'gt', 1)|list|length }}",
       "{{ ms|map(attribute='missing', default='D')|list }}|{{ ms|sum(attribute='n') }}|{{ ms|max(attribute='n') }}",
       "{{ 10|string|length }}|{{ [1, [2, 3]]|length }}|{{ ''|length }}|{{ none|string }}|{{ true|string|lower }}",
-      "{{ {'a': [1, 2], 'b': 'é\\u2028\\t'}|tojson }}|{{ [1.0, -0.0, 1e300, 1234567890123]|tojson }}|{{ none|tojson }}|{{ '\\x00\\x1f'|tojson }}",
+      "{{ {'a': [1, 2], 'b': 'é\\u2028\\t'}|tojson }}|{{ [1.0, -0.0, 1e300, 1234567890123]|tojson }}|{{ none|tojson "
+      "}}|{{ '\\x00\\x1f'|tojson }}",
       "{{ [{'a': 1}, []]|tojson(indent=0) }}|{{ {'a': 1}|tojson(indent='\\t') }}",
       "{% macro m(a, b=2) %}{{ a }}-{{ b }}{% endmacro %}{{ m(1) }}|{{ m(1, 3) }}|{{ m(b=5, a=4) }}|{{ m() }}",
-      "{% set ns = namespace(items=[]) %}{% for i in [1, 2] %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ ns.items }}",
+      "{% set ns = namespace(items=[]) %}{% for i in [1, 2] %}{% set ns.items = ns.items + [i] %}{% endfor %}{{ "
+      "ns.items }}",
       "{% if 1 %}a{% elif 2 %}b{% endif %}{% if 0 %}c{% elif 2 %}d{% else %}e{% endif %}{% if 0 %}f{% endif %}",
       "{{ 'a\\tb'|indent(4, true, true) }}|{{ ''|indent }}|{{ 'x\\n\\ny'|indent(2, blank=true) }}",
       "{{ [1, 2, 2, 'a', 'A']|unique|list }}|{{ ['b', 'A', 'a']|sort(case_sensitive=true) }}|{{ [0.5, 2]|max }}",
       "{{ 'x'|default('y', true) }}|{{ 0|default('z', true) }}|{{ false|d('w') }}|{{ undefined_var|d(none) is none }}",
-      "{{ '1'|int + '2'|int }}|{{ '0x1A'|int }}|{{ ' 7 '|int }}|{{ true|int }}|{{ 3.99|int }}|{{ -3.99|int }}|{{ '1e3'|int }}|{{ 'abc'|float }}",
-      "{% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort %}{{ k }}{{ v }}{% endfor %}|{% for k, v in {'b': 1, 'a': 2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}|{{ '<a href=\"x\">&\\'</a>'|e }}",
+      "{{ '1'|int + '2'|int }}|{{ '0x1A'|int }}|{{ ' 7 '|int }}|{{ true|int }}|{{ 3.99|int }}|{{ -3.99|int }}|{{ "
+      "'1e3'|int }}|{{ 'abc'|float }}",
+      "{% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort %}{{ k }}{{ v }}{% endfor %}|{% for k, v in {'b': 1, 'a': "
+      "2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}|{{ '<a href=\"x\">&\\'</a>'|e }}",
       "{{ 'a' 'b' ~ 'c' }}|{{ ('a', 'b')|join }}|{{ [('k', 1)]|length }}",
       "{{ 'x' ~ none }}|{{ none ~ 'x' }}|{{ undefined_var ~ 'x' }}",
       "{% for c in 'hé😀' %}[{{ c }}]{% endfor %}|{{ 'hé😀'|length }}|{{ 'hé😀'[1:] }}|{{ 'hé😀'|reverse }}",
       "{{ '  　x  '|trim }}|{{ '​x'|trim }}|{{ 'a b c'.split() }}",
   };
-  const json context = {{"x", nullptr},
-                        {"d", {{"a", 1}, {"b", 2}}},
-                        {"n", {{"a", 1}}},
-                        {"ms", {{{"n", 2}}, {{"n", 1}}, {{"n", 3}}}}};
+  const json context = {
+      {"x", nullptr}, {"d", {{"a", 1}, {"b", 2}}}, {"n", {{"a", 1}}}, {"ms", {{{"n", 2}}, {{"n", 1}}, {{"n", 3}}}}};
   expect_same_as_jinja2(sources, context);
 }
 

@@ -20,7 +20,7 @@ TEST(ChatTemplateRender, TextAndOutput) {
   EXPECT_EQ(render("Hello {{ name }}!", {{"name", "world"}}), "Hello world!");
   EXPECT_EQ(render("{{ missing }}|{{ none }}|{{ true }}|{{ 3 }}|{{ 2.5 }}"), "|None|True|3|2.5");
   EXPECT_EQ(render("{# a comment #}x"), "x");
-  EXPECT_EQ(render("a\n"), "a");        // one trailing newline dropped
+  EXPECT_EQ(render("a\n"), "a");  // one trailing newline dropped
   EXPECT_EQ(render("a\n\n"), "a\n");
   EXPECT_EQ(render("a\r\nb"), "a\nb");  // newlines normalized
 }
@@ -30,7 +30,7 @@ TEST(ChatTemplateRender, WhitespaceControlMatchesHuggingFaceEnvironment) {
   EXPECT_EQ(render("  {% if true %}\n  x\n  {% endif %}\n  {{ 'y' }}\n"), "  x\n  y");
   EXPECT_EQ(render("a  {%- if true -%}  b  {%- endif %}"), "ab");
   EXPECT_EQ(render("a  {{- 'b' -}}  c"), "abc");
-  EXPECT_EQ(render("x {% if true %}y{% endif %}"), "x y");  // not at line start: kept
+  EXPECT_EQ(render("x {% if true %}y{% endif %}"), "x y");   // not at line start: kept
   EXPECT_EQ(render("  {%+ if true %}y{% endif %}"), "  y");  // + keeps the indentation
   EXPECT_EQ(render("{% if true +%}\ny{% endif %}"), "\ny");  // +%} keeps the newline
   EXPECT_EQ(render("{# c #}\nx"), "x");
@@ -87,7 +87,9 @@ TEST(ChatTemplateRender, Macros) {
 }
 
 TEST(ChatTemplateRender, Literals) {
-  EXPECT_EQ(render("{{ 'a\\n\\t\\'' }}|{{ \"q\\\"\" }}|{{ '\\u00e9\\x41' }}|{{ 'a' 'b' }}"), "a\n\t'|q\"|\xC3\xA9" "A|ab");
+  EXPECT_EQ(render("{{ 'a\\n\\t\\'' }}|{{ \"q\\\"\" }}|{{ '\\u00e9\\x41' }}|{{ 'a' 'b' }}"),
+            "a\n\t'|q\"|\xC3\xA9"
+            "A|ab");
   EXPECT_EQ(render("{{ [1, 'a', none, true, 1.5, {'k': 'v'}] }}"), "[1, 'a', None, True, 1.5, {'k': 'v'}]");
   // Tuples are lists here: printing one directly would differ from Python's "(1, 2)".
   EXPECT_EQ(render("{{ 1e20 }}|{{ 0.00001 }}|{{ 1_000 }}|{{ 3.0 }}|{{ (1, 2)|list }}"), "1e+20|1e-05|1000|3.0|[1, 2]");
@@ -98,7 +100,9 @@ TEST(ChatTemplateRender, AccessAndSlicing) {
   EXPECT_EQ(render("{{ m.role }}{{ m['content'] }}[{{ m.missing }}]", ctx), "userhello[]");
   EXPECT_EQ(render("{{ xs[0] }}{{ xs[-1] }}{{ xs[1:] }}{{ xs[:1] }}{{ xs[::2] }}[{{ xs[5] }}]", ctx),
             "1030[20, 30][10][10, 30][]");
-  EXPECT_EQ(render("{{ 'h\xC3\xA9llo'[1] }}{{ 'abc'[::-1] }}{{ 'abcdef'[1:-1] }}"), "\xC3\xA9" "cbabcde");
+  EXPECT_EQ(render("{{ 'h\xC3\xA9llo'[1] }}{{ 'abc'[::-1] }}{{ 'abcdef'[1:-1] }}"),
+            "\xC3\xA9"
+            "cbabcde");
   EXPECT_EQ(render("{{ m.get('role') }}{{ m.get('x', 'dflt') }}{{ m.keys()|list }}{{ m.values()|list }}", ctx),
             "userdflt['role', 'content']['user', 'hello']");
 }
@@ -110,16 +114,15 @@ TEST(ChatTemplateRender, Operators) {
             "ab|[1, 2]|abab|a1None|2");
   EXPECT_EQ(render("{{ 1 == 1.0 }}{{ 'a' != 'b' }}{{ 2 < 3 < 4 }}{{ 'b' >= 'a' }}{{ [1, 2] < [1, 3] }}"),
             "TrueTrueTrueTrueTrue");
-  EXPECT_EQ(render("{{ 'a' in 'cab' }}{{ 1 in [1] }}{{ 'k' in {'k': 1} }}{{ 'x' not in 'abc' }}"),
-            "TrueTrueTrueTrue");
+  EXPECT_EQ(render("{{ 'a' in 'cab' }}{{ 1 in [1] }}{{ 'k' in {'k': 1} }}{{ 'x' not in 'abc' }}"), "TrueTrueTrueTrue");
   EXPECT_EQ(render("{{ true and 'x' }}|{{ 0 or 'y' }}|{{ not 0 }}|{{ not (1 and 0) }}"), "x|y|True|True");
   EXPECT_EQ(render("{{ 'y' if x else 'n' }}|{{ 'y' if x }}|", {{"x", false}}), "n||");
   EXPECT_EQ(render("{{ -x|abs }}", {{"x", 3}}), "3");
 }
 
 TEST(ChatTemplateRender, Tests) {
-  const json ctx = {{"s", "x"}, {"n", nullptr}, {"d", json::object()}, {"l", json::array()}, {"i", 3}, {"f", 1.5},
-                    {"b", true}};
+  const json ctx = {{"s", "x"}, {"n", nullptr}, {"d", json::object()}, {"l", json::array()}, {"i", 3},
+                    {"f", 1.5}, {"b", true}};
   EXPECT_EQ(render("{{ s is defined }}{{ q is undefined }}{{ n is none }}{{ s is string }}{{ d is mapping }}"
                    "{{ l is iterable }}{{ i is number }}{{ l is sequence }}{{ b is true }}{{ b is false }}",
                    ctx),

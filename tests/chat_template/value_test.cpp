@@ -1,4 +1,6 @@
 // Values print, compare and serialize the way Python does (what Jinja's output is made of).
+#include "engine/chat_template/value.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template/py_string.hpp"
-#include "engine/chat_template/value.hpp"
 
 namespace ds::engine::chat_template {
 namespace {
@@ -50,8 +51,9 @@ TEST(ChatTemplateValue, PythonJsonDumps) {
   pretty.pretty = true;
   pretty.indent = "  ";
   pretty.item_separator = ",";
-  EXPECT_EQ(to_python_json(v, pretty),
-            "{\n  \"a\": \"\xC3\xA9<>&\\u0001\",\n  \"b\": [],\n  \"c\": [\n    1,\n    {\n      \"d\": 2.0\n    }\n  ]\n}");
+  EXPECT_EQ(
+      to_python_json(v, pretty),
+      "{\n  \"a\": \"\xC3\xA9<>&\\u0001\",\n  \"b\": [],\n  \"c\": [\n    1,\n    {\n      \"d\": 2.0\n    }\n  ]\n}");
   EXPECT_THROW(to_python_json(Value(), {}), std::invalid_argument);
 }
 
