@@ -4,6 +4,7 @@
 #include "engine/chat_template/interpreter.hpp"
 #include "engine/chat_template/lexer.hpp"
 #include "engine/chat_template/parser.hpp"
+#include "engine/chat_template/py_string.hpp"
 #include "engine/chat_template/template_error.hpp"
 
 namespace ds::engine::chat_template {
@@ -11,6 +12,34 @@ namespace ds::engine::chat_template {
 namespace {
 
 constexpr int kBadRequest = 400;
+
+// transformers' continue_final_message: keep the text up to the end of the final message's
+// content (whitespace the template trimmed from its end is not put back), so generation
+// continues that message.
+std::string cut_after_final_message(std::string rendered, const nlohmann::ordered_json& messages) {
+  const auto& last = messages.back();
+  std::string final_text;
+  if (last.is_object() && last.contains("content")) {
+    const auto& content = last["content"];
+    if (content.is_string()) final_text = content.get<std::string>();
+    if (content.is_array() && !content.empty() && content.back().is_object() && content.back().contains("text") &&
+        content.back()["text"].is_string())
+      final_text = content.back()["text"].get<std::string>();
+  }
+  const std::string stripped = py::strip(final_text, py::StripSide::kBoth);
+  if (stripped.empty()) return rendered;  // as transformers: an empty message is found at the very end
+  const auto at = rendered.rfind(stripped);
+  if (at == std::string::npos)
+    throw RequestError(format_error("messages",
+                                    "continue_final_message: the final message's text is not in the "
+                                    "rendered prompt",
+                                    "", "", "the chat template drops or rewrites that message; send it as a new turn"),
+                       kBadRequest, "messages");
+  const std::string lstripped = py::strip(final_text, py::StripSide::kLeft);
+  const bool spacing_kept = rendered.compare(at, lstripped.size(), lstripped) == 0;
+  rendered.resize(at + (spacing_kept ? lstripped.size() : stripped.size()));
+  return rendered;
+}
 
 }  // namespace
 
@@ -64,7 +93,16 @@ std::string render_chat(const ChatTemplate& chat_template, const nlohmann::order
   if (options.eos_token) context["eos_token"] = *options.eos_token;
   if (options.extra_context.is_object())
     for (const auto& [key, value] : options.extra_context.items()) context[key] = value;
-  return chat_template.render(context);
+  if (!options.continue_final_message) return chat_template.render(context);
+  if (options.add_generation_prompt)
+    throw RequestError(format_error("continue_final_message", "cannot be combined with add_generation_prompt", "",
+                                    "one of them", "continue the last message, or open a new assistant turn"),
+                       kBadRequest, "continue_final_message");
+  if (messages.empty())
+    throw RequestError(
+        format_error("messages", "continue_final_message needs a message to continue", "[]", "at least one message"),
+        kBadRequest, "messages");
+  return cut_after_final_message(chat_template.render(context), messages);
 }
 
 }  // namespace ds::engine::chat_template

@@ -57,7 +57,10 @@ class ChatTemplate {
 
 /// What apply_chat_template passes besides the messages.
 struct ChatRenderOptions {
-  bool add_generation_prompt = false;      ///< end with the header that opens the assistant's turn
+  bool add_generation_prompt = false;  ///< end with the header that opens the assistant's turn
+  /// Cut the text right after the last message's content, so the model continues that (assistant)
+  /// message instead of starting a new turn: transformers' continue_final_message.
+  bool continue_final_message = false;
   std::optional<std::string> bos_token;    ///< `bos_token` in the template (tokenizer_config.json)
   std::optional<std::string> eos_token;    ///< `eos_token`
   nlohmann::ordered_json tools = nullptr;  ///< OpenAI-style tool list, or null (templates see none)
@@ -69,7 +72,9 @@ struct ChatRenderOptions {
 /// Renders `messages` (a JSON array of {"role", "content", ...}) through `chat_template` with
 /// the variables transformers provides: messages, tools, documents (none), add_generation_prompt,
 /// bos_token, eos_token, then `extra_context`. Throws RequestError (param "messages") when
-/// `messages` is not an array, and whatever render() throws.
+/// `messages` is not an array, when continue_final_message is asked together with
+/// add_generation_prompt or the final message's text is not in the output, and whatever render()
+/// throws.
 std::string render_chat(const ChatTemplate& chat_template, const nlohmann::ordered_json& messages,
                         const ChatRenderOptions& options = {});
 
