@@ -185,13 +185,20 @@ SamplingFields parse_sampling(const json& body) {
   return s;
 }
 
+// What both endpoints read the same way.
+template <typename Request>
+Request parse_shared(const json& body) {
+  check_body(body);
+  Request r;
+  r.common = parse_common(body);
+  r.sampling = parse_sampling(body);
+  return r;
+}
+
 }  // namespace
 
 CompletionRequest parse_completion_request(const json& body) {
-  check_body(body);
-  CompletionRequest r;
-  r.common = parse_common(body);
-  r.sampling = parse_sampling(body);
+  auto r = parse_shared<CompletionRequest>(body);
   r.sampling.max_tokens = get_int(body, "max_tokens", 1);
   r.sampling.logprobs = get_int(body, "logprobs", 0, kMaxLogprobs);
   if (get_bool(body, "echo").value_or(false)) {
@@ -300,10 +307,7 @@ json parse_messages(const json& body) {
 }  // namespace
 
 ChatRequest parse_chat_request(const json& body) {
-  check_body(body);
-  ChatRequest r;
-  r.common = parse_common(body);
-  r.sampling = parse_sampling(body);
+  auto r = parse_shared<ChatRequest>(body);
   r.messages = parse_messages(body);
   // max_completion_tokens replaced max_tokens in OpenAI's chat API; the newer one wins.
   r.sampling.max_tokens = get_int(body, "max_tokens", 1);

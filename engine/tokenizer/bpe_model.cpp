@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "engine/tokenizer/json_fields.hpp"
+#include "engine/tokenizer/tokenizer_json.hpp"
 #include "engine/tokenizer/utf8.hpp"
 
 namespace ds::engine::tokenizer {
@@ -56,20 +57,8 @@ struct Merge {
 
 }  // namespace
 
-BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at) {
-  const auto* vocab = find_field(model, "vocab");
-  if (vocab == nullptr || !vocab->is_object()) {
-    throw UsageError(format_error(at.child("vocab").where(), vocab ? "wrong type" : "missing",
-                                  vocab ? json_type_name(*vocab) : "", "an object of token -> id"));
-  }
-  vocab_.reserve(vocab->size());
-  for (const auto& [token, id] : vocab->items()) {
-    const auto value = as_token_id(id);
-    if (!value) {
-      throw UsageError(format_error(at.child("vocab").child(token).where(), "bad id", id.dump(), "an integer >= 0"));
-    }
-    vocab_.emplace(token, *value);
-  }
+BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables) {
+  read_vocab(model, at, tables);
   if (const auto* dropout = find_field(model, "dropout"); dropout != nullptr && !(dropout->is_number() && dropout->get<double>() == 0.0)) {
     throw UsageError(format_error(at.child("dropout").where(), "unsupported BPE dropout", dropout->dump(),
                                   "null (dropout is for training a tokenizer, not for using one)"));
@@ -100,14 +89,42 @@ BpeModel::BpeModel(const nlohmann::json& model, const JsonPath& at) {
   split_before_metaspace_ = continuing_subword_prefix_.empty() && end_of_word_suffix_.empty() &&
                             vocab_.contains(kMetaspace) &&
                             std::none_of(vocab_.begin(), vocab_.end(), [](const auto& e) { return has_glued_metaspace(e.first); });
-  const auto& merges = required_array(model, "merges", at);
-  merges_.reserve(merges.size());
+  read_merges(model, at, tables);
+}
+
+void BpeModel::read_vocab(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables) {
+  if (tables != nullptr) {
+    vocab_.reserve(tables->vocab.size());
+    // A repeated token keeps its last id, as a JSON object does.
+    for (const auto& [token, id] : tables->vocab) vocab_.insert_or_assign(token, id);
+    return;
+  }
+  const auto* vocab = find_field(model, "vocab");
+  if (vocab == nullptr || !vocab->is_object()) {
+    throw UsageError(format_error(at.child("vocab").where(), vocab ? "wrong type" : "missing",
+                                  vocab ? json_type_name(*vocab) : "", "an object of token -> id"));
+  }
+  vocab_.reserve(vocab->size());
+  for (const auto& [token, id] : vocab->items()) {
+    const auto value = as_token_id(id);
+    if (!value) {
+      throw UsageError(format_error(at.child("vocab").child(token).where(), "bad id", id.dump(), "an integer >= 0"));
+    }
+    vocab_.emplace(token, *value);
+  }
+}
+
+void BpeModel::read_merges(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables) {
+  const nlohmann::json* merges = tables != nullptr ? nullptr : &required_array(model, "merges", at);
+  const std::size_t count = tables != nullptr ? tables->merges.size() : merges->size();
+  merges_.reserve(count);
   const std::size_t prefix = continuing_subword_prefix_.size();
   const JsonPath merges_at = at.child("merges");
   std::string joined;
   // performance-critical: hundreds of thousands of merges at every load; nothing allocates per merge.
-  for (std::size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto [left, right] = parse_merge(merges[rank], merges_at, rank);
+  for (std::size_t rank = 0; rank < count; ++rank) {
+    const auto [left, right] = tables != nullptr ? std::pair<std::string_view, std::string_view>(tables->merges[rank])
+                                                 : parse_merge((*merges)[rank], merges_at, rank);
     const auto l = vocab_.find(left), r = vocab_.find(right);
     // The merged token drops the right side's continuing-subword prefix ("##").
     joined.assign(left);

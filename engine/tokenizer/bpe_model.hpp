@@ -12,6 +12,7 @@
 namespace ds::engine::tokenizer {
 
 struct JsonPath;
+struct BpeTables;
 
 /// Hash for string keys that also accepts string_view, so lookups do not allocate.
 struct StringHash {
@@ -28,7 +29,8 @@ class BpeModel {
   /// Reads the model object at `at`: vocab, merges ("a b" strings or ["a", "b"] pairs),
   /// unk_token, byte_fallback, fuse_unk, ignore_merges, continuing_subword_prefix,
   /// end_of_word_suffix. UsageError naming the key for anything malformed or unsupported (dropout).
-  BpeModel(const nlohmann::json& model, const JsonPath& at);
+  /// `tables`: vocab and merges already read (read_tokenizer_json), instead of the JSON's.
+  BpeModel(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables = nullptr);
 
   /// Appends the ids of one pre-tokenized word to `out`.
   // performance-critical: `ds data prepare` spends most of its time here; benchmark any change.
@@ -43,6 +45,8 @@ class BpeModel {
   void encode_cached(std::string_view word, std::vector<std::uint32_t>& out) const;
   void merge_word(std::string_view word, std::vector<std::uint32_t>& out) const;
   void add_symbol(std::string_view piece, std::vector<std::uint32_t>& symbols) const;
+  void read_vocab(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables);
+  void read_merges(const nlohmann::json& model, const JsonPath& at, const BpeTables* tables);
 
   TokenIds vocab_;
   // (left id << 32 | right id) -> (rank, merged id)

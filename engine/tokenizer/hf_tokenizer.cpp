@@ -17,6 +17,7 @@
 #include "engine/tokenizer/normalizer.hpp"
 #include "engine/tokenizer/post_processor.hpp"
 #include "engine/tokenizer/pre_tokenizer.hpp"
+#include "engine/tokenizer/tokenizer_json.hpp"
 #include "engine/tokenizer/utf8.hpp"
 
 namespace ds::engine::tokenizer {
@@ -34,7 +35,8 @@ const nlohmann::json& field_or_null(const nlohmann::json& obj, const char* name)
 
 class HfTokenizer final : public Tokenizer {
  public:
-  HfTokenizer(const nlohmann::json& root, const std::string& file);
+  /// `tables`: the model's vocab and merges when read apart from `root` (read_tokenizer_json).
+  HfTokenizer(const nlohmann::json& root, const std::string& file, const BpeTables* tables);
 
   using Tokenizer::encode;
   std::string name() const override { return name_; }
@@ -66,24 +68,24 @@ class HfTokenizer final : public Tokenizer {
   std::optional<std::uint32_t> bos_, eos_;
 };
 
-std::unique_ptr<BpeModel> parse_model(const nlohmann::json& root, const JsonPath& root_at) {
+std::unique_ptr<BpeModel> parse_model(const nlohmann::json& root, const JsonPath& root_at, const BpeTables* tables) {
   const JsonPath at = root_at.child("model");
   const auto* model = find_field(root, "model");
   if (model == nullptr) throw UsageError(format_error(at.where(), "missing", "", "an object with \"type\": \"BPE\""));
   require_object(*model, at);
   // Files written before the type field existed are BPE when they have merges.
-  const std::string type = string_field(*model, "type", at, model->contains("merges") ? "BPE" : "");
+  const std::string type = string_field(*model, "type", at, tables || model->contains("merges") ? "BPE" : "");
   if (type != "BPE") throw_unsupported(at.child("type"), "model", type, {"BPE"});
-  return std::make_unique<BpeModel>(*model, at);
+  return std::make_unique<BpeModel>(*model, at, tables);
 }
 
 // The sidecar of a token file records the absolute path, so it still says which file it was when
 // read from another directory.
-HfTokenizer::HfTokenizer(const nlohmann::json& root, const std::string& file)
+HfTokenizer::HfTokenizer(const nlohmann::json& root, const std::string& file, const BpeTables* tables)
     : name_("hf:" + std::filesystem::absolute(file).lexically_normal().string()) {
   const JsonPath at{file, ""};
   require_object(root, at);
-  model_ = parse_model(root, at);
+  model_ = parse_model(root, at, tables);
   normalizer_ = parse_normalizer(field_or_null(root, "normalizer"), at.child("normalizer"));
   pre_tokenizer_ = parse_pre_tokenizer(field_or_null(root, "pre_tokenizer"), at.child("pre_tokenizer"));
   post_ = parse_post_processor(field_or_null(root, "post_processor"), at.child("post_processor"));
@@ -178,13 +180,17 @@ std::string HfTokenizer::decode_bytes(std::span<const std::uint32_t> ids, bool r
 }  // namespace
 
 std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view json_text, const std::string& file) {
+  if (auto fast = read_tokenizer_json(json_text)) {
+    return std::make_unique<HfTokenizer>(fast->root, file, &*fast->tables);
+  }
+  // Not valid JSON, not BPE-shaped, or irregular tables: the whole tree, which names the problem.
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
   } catch (const nlohmann::json::parse_error& e) {
     throw UsageError(format_error(file, "not valid JSON", e.what(), "a Hugging Face tokenizer.json"));
   }
-  return std::make_unique<HfTokenizer>(root, file);
+  return std::make_unique<HfTokenizer>(root, file, nullptr);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& file_or_dir) {

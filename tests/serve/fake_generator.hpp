@@ -41,15 +41,8 @@ class FakeGenerator : public Generator {
   }
 
   EngineStats stats() const override {
-    EngineStats s;
-    s.running = 1;
-    s.waiting = 2;
-    s.kv_blocks_total = 100;
-    s.kv_blocks_used = 25;
-    s.preemptions = 3;
-    s.prompt_tokens = 40;
-    s.generated_tokens = 50;
-    return s;
+    return EngineStats{.running = 1, .waiting = 2, .kv_blocks_total = 100, .kv_blocks_used = 25, .preemptions = 3,
+                       .prompt_tokens = 40, .generated_tokens = 50};
   }
 
   std::int64_t max_model_len() const override { return context; }
