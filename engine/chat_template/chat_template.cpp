@@ -1,5 +1,7 @@
 #include "engine/chat_template/chat_template.hpp"
 
+#include <algorithm>
+
 #include "engine/chat_template/ast.hpp"
 #include "engine/chat_template/interpreter.hpp"
 #include "engine/chat_template/lexer.hpp"
@@ -18,26 +20,38 @@ constexpr int kBadRequest = 400;
 // continues that message.
 std::string cut_after_final_message(std::string rendered, const nlohmann::ordered_json& messages) {
   const auto& last = messages.back();
+  const nlohmann::ordered_json content =
+      last.is_object() && last.contains("content") ? last["content"] : nlohmann::ordered_json();
   std::string final_text;
-  if (last.is_object() && last.contains("content")) {
-    const auto& content = last["content"];
-    if (content.is_string()) final_text = content.get<std::string>();
-    if (content.is_array() && !content.empty() && content.back().is_object() && content.back().contains("text") &&
-        content.back()["text"].is_string())
-      final_text = content.back()["text"].get<std::string>();
+  if (content.is_string()) {
+    final_text = content.get<std::string>();
+  } else {
+    // Content parts: the last one that has text.
+    bool found = false;
+    if (content.is_array()) {
+      for (auto it = content.rbegin(); it != content.rend() && !found; ++it) {
+        if (it->is_object() && it->contains("text") && (*it)["text"].is_string()) {
+          final_text = (*it)["text"].get<std::string>();
+          found = true;
+        }
+      }
+    }
+    if (!found)
+      throw RequestError(format_error("messages", "continue_final_message: the final message has no text to continue",
+                                      content.type_name(), "a string content or a part with \"text\""),
+                         kBadRequest, "messages");
   }
   const std::string stripped = py::strip(final_text, py::StripSide::kBoth);
-  if (stripped.empty()) return rendered;  // as transformers: an empty message is found at the very end
-  const auto at = rendered.rfind(stripped);
+  const auto at = stripped.empty() ? rendered.size() : rendered.rfind(stripped);  // "" is found at the end
   if (at == std::string::npos)
-    throw RequestError(format_error("messages",
-                                    "continue_final_message: the final message's text is not in the "
-                                    "rendered prompt",
-                                    "", "", "the chat template drops or rewrites that message; send it as a new turn"),
-                       kBadRequest, "messages");
-  const std::string lstripped = py::strip(final_text, py::StripSide::kLeft);
-  const bool spacing_kept = rendered.compare(at, lstripped.size(), lstripped) == 0;
-  rendered.resize(at + (spacing_kept ? lstripped.size() : stripped.size()));
+    throw RequestError(
+        format_error("messages", "continue_final_message: the final message's text is not in the rendered prompt", "",
+                     "", "the chat template drops or rewrites that message; send it as a new turn"),
+        kBadRequest, "messages");
+  // The template kept the message's spacing: cut after it; it trimmed trailing spacing: cut after the text.
+  const std::size_t lstripped_size = py::strip(final_text, py::StripSide::kLeft).size();
+  const bool spacing_kept = rendered.compare(at, lstripped_size, final_text) == 0;
+  rendered.resize(std::min(rendered.size(), at + (spacing_kept ? lstripped_size : stripped.size())));
   return rendered;
 }
 

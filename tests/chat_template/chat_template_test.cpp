@@ -49,6 +49,9 @@ TEST(ChatTemplateRenderChat, ContinueFinalMessageCutsAfterItsText) {
   const json parts = {{{"role", "assistant"}, {"content", {{{"type", "text"}, {"text", "Partial"}}}}}};
   const ChatTemplate joiner("{% for m in messages %}{% for p in m.content %}<{{ p.text }}>{% endfor %}{% endfor %}");
   EXPECT_EQ(render_chat(joiner, parts, options), "<Partial");
+  // Leading spacing in the message: cut after the stripped text, as transformers does.
+  const json spaced = {{{"role", "assistant"}, {"content", "  lead "}}};
+  EXPECT_EQ(render_chat(chatml, spaced, options), "<|im_start|>assistant\n  lead");
 }
 
 TEST(ChatTemplateRenderChat, ContinueFinalMessageErrors) {
@@ -74,6 +77,15 @@ TEST(ChatTemplateRenderChat, ContinueFinalMessageErrors) {
     EXPECT_STREQ(e.what(),
                  "messages: continue_final_message: the final message's text is not in the rendered prompt; hint: "
                  "the chat template drops or rewrites that message; send it as a new turn");
+  }
+  const json image_only = {{{"role", "assistant"}, {"content", {{{"type", "image_url"}}}}}};
+  try {
+    render_chat(chatml, image_only, options);
+    FAIL();
+  } catch (const RequestError& e) {
+    EXPECT_STREQ(e.what(),
+                 "messages: continue_final_message: the final message has no text to continue (got array); "
+                 "expected a string content or a part with \"text\"");
   }
 }
 
