@@ -288,6 +288,12 @@ TEST(ChatTemplateReference, WhitespaceTortureMatchesJinja2) {
       "line\r\n  {% if true %}\r\n  crlf\r\n  {% endif %}\r\n",
       "{% macro m(x) %}\n  [{{ x }}]\n{% endmacro %}\n{{ m(1) }}{{ m(2) }}\n",
       "{%- for x in [1, 2] -%}\n  {{ x }}{{ ',' if not loop.last }}\n{%- endfor -%}\n",
+      "a  {%- raw -%}  {{ b }}  {%- endraw -%}  c\n  {% raw %}\nd{% endraw %}\ne",
+      "  {#- lead #}x{# trail -#}  \n  {#+ keep #}y",
+      "{% if true %}{% if true %}\n    nested\n    {% endif %}\n{% endif %}\n",
+      "{{ '  ' }}{% if true %}\n{{ 'x' }}  \n{% endif %}  end",
+      "x\n\t \t{%- if true %} y{% endif %}",
+      "{% set s %}\n  inner\n{% endset %}[{{ s }}]",
   };
   expect_same_as_jinja2(sources, json::object());
 }
