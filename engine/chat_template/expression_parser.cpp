@@ -43,6 +43,7 @@ ExprPtr ExpressionParser::parse_tuple(bool with_condition) {
 }
 
 ExprPtr ExpressionParser::parse_expression() {
+  const Nesting nesting(*this);
   ExprPtr e = parse_or();
   while (at_name("if")) {
     const std::size_t offset = advance().offset;
@@ -78,6 +79,7 @@ ExprPtr ExpressionParser::parse_or() { return parse_level({"or"}, &ExpressionPar
 ExprPtr ExpressionParser::parse_and() { return parse_level({"and"}, &ExpressionParser::parse_not); }
 ExprPtr ExpressionParser::parse_not() {
   if (!at_name("not")) return parse_compare();
+  const Nesting nesting(*this);  // `not not ... x` recurses once per `not`
   auto e = make(ExprKind::kUnary, advance().offset);
   e->op = "not";
   e->args.push_back(parse_not());
@@ -117,6 +119,7 @@ ExprPtr ExpressionParser::parse_unary_filtered() { return parse_unary(true); }
 ExprPtr ExpressionParser::parse_unary(bool with_filter) {
   ExprPtr e;
   if (at_op("-") || at_op("+")) {
+    const Nesting nesting(*this);  // `- - x` recurses once per sign
     const Token& op = advance();
     e = make(ExprKind::kUnary, op.offset);
     e->op = op.text;

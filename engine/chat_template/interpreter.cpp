@@ -204,6 +204,15 @@ class Interpreter {
   Value make_macro(const Stmt& s) {
     const Stmt* macro = &s;
     return Value(Callable{s.name, [this, macro](const CallArgs& args) {
+                            // Python stops runaway recursion with RecursionError; so do we.
+                            if (macro_depth_ >= kMaxMacroDepth)
+                              fail_render("macro '" + macro->name + "' recursed deeper than " +
+                                          std::to_string(kMaxMacroDepth) + " calls");
+                            ++macro_depth_;
+                            struct Leave {
+                              int& depth;
+                              ~Leave() { --depth; }
+                            } leave{macro_depth_};
                             Scope call{{}, &root_};
                             if (args.positional.size() > macro->params.size())
                               fail_render("macro '" + macro->name + "' takes " + std::to_string(macro->params.size()) +
@@ -322,7 +331,9 @@ class Interpreter {
     return Value();
   }
 
+  static constexpr int kMaxMacroDepth = 200;
   Scope root_;
+  int macro_depth_ = 0;
 };
 
 }  // namespace

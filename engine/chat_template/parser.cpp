@@ -120,6 +120,7 @@ class Parser : public ExpressionParser {
   }
 
   StmtPtr parse_statement() {
+    const Nesting nesting(*this);
     const Token& open = advance();  // {%
     const Token& tag = current();
     if (tag.kind != TokenKind::kName) fail(tag, "expected a tag name after '{%'", "a tag such as 'if', 'for' or 'set'");

@@ -32,6 +32,13 @@ void TokenCursor::expect_op(std::string_view op, const std::string& context) {
   advance();
 }
 
+TokenCursor::Nesting::Nesting(TokenCursor& cursor) : cursor_(cursor) {
+  if (++cursor_.depth_ > kMaxNesting) {
+    --cursor_.depth_;
+    cursor_.fail(cursor_.current(), "template nested too deeply", std::to_string(kMaxNesting) + " levels at most");
+  }
+}
+
 std::string TokenCursor::expect_name(const std::string& context) {
   if (current().kind != TokenKind::kName) fail(current(), "unexpected token " + context, "a name");
   return advance().text;

@@ -32,9 +32,25 @@ class TokenCursor {
   /// Consumes a name and returns it, or fails naming `context`.
   std::string expect_name(const std::string& context);
 
+  /// How deeply blocks and expressions may nest: recursion in the parser (and later in the
+  /// interpreter) ends there instead of exhausting the stack on a hostile template.
+  static constexpr int kMaxNesting = 200;
+  /// Held while parsing one nested construct; fails at the current token past kMaxNesting.
+  class Nesting {
+   public:
+    explicit Nesting(TokenCursor& cursor);
+    ~Nesting() { --cursor_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    TokenCursor& cursor_;
+  };
+
  private:
   const std::vector<Token>& tokens_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace ds::engine::chat_template

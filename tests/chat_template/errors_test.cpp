@@ -126,6 +126,26 @@ TEST(ChatTemplateErrors, DeeplyNestedRequestDataIsABadRequestNotACrash) {
   }
 }
 
+TEST(ChatTemplateErrors, RunawayNestingAndRecursionFailInsteadOfCrashing) {
+  const auto parens = [](int n) { return "{{ " + std::string(n, '(') + "1" + std::string(n, ')') + " }}"; };
+  EXPECT_EQ(ChatTemplate(parens(150)).render(json::object()), "1");
+  try {
+    ChatTemplate t(parens(250));
+    FAIL() << "compiled";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("template nested too deeply (got '('); expected 200 levels at most"),
+              std::string::npos)
+        << e.what();
+  }
+  const ChatTemplate forever("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}");
+  try {
+    forever.render(json::object());
+    FAIL() << "rendered";
+  } catch (const RequestError& e) {
+    EXPECT_NE(std::string(e.what()).find("macro 'f' recursed deeper than 200 calls"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ChatTemplateErrors, RaiseExceptionCarriesTheTemplatesMessage) {
   const ChatTemplate t(
       "{% if messages|length > 1 %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}");
