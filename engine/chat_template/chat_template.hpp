@@ -31,7 +31,8 @@ class TemplateRaisedError : public RequestError {
 /// threads at once.
 class ChatTemplate {
  public:
-  /// Compiles `source`. `name` prefixes error locations ("tokenizer_config.json:3:14: ...").
+  /// Compiles `source`. `name` prefixes error locations ("chat_template.jinja:3:14: ..."); lines
+  /// and columns count within the template text, also when it came from tokenizer_config.json.
   /// Throws UsageError naming line:column, with the line and a caret, for syntax errors and
   /// unsupported Jinja (extends, include, filter blocks, unknown filters and tests).
   explicit ChatTemplate(std::string source, std::string name = "chat template");

@@ -29,7 +29,8 @@ struct GenerationDefaults {
 struct ModelTextConfig {
   /// The default chat template's source; nullopt when the model has none (base models).
   std::optional<std::string> chat_template;
-  /// Where it came from, for error locations: "<dir>/chat_template.jinja" or "<dir>/tokenizer_config.json".
+  /// Where it came from: "<dir>/chat_template.jinja" or "<dir>/tokenizer_config.json"; pass it as
+  /// ChatTemplate's name so template errors say which file to fix.
   std::string chat_template_origin;
   /// Every named template when tokenizer_config.json lists several ({"name", "template"}), e.g.
   /// "default", "tool_use", "rag", in file order.
