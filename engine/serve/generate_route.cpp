@@ -27,8 +27,7 @@ void check_model(const ServedModel& model, const std::string& requested) {
 }
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // Records the server-side latencies of one request as its updates arrive.

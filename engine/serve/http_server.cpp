@@ -124,8 +124,8 @@ ApiError http_layer_error(const httplib::Request& req, const httplib::Response& 
                                             "at most " + std::to_string(max_body_bytes) + " bytes",
                                             "send a shorter prompt, or start the server with a larger body limit"));
   }
-  return make_api_error(res.status, format_error("request", "refused by the HTTP layer", "status " +
-                                                                                             std::to_string(res.status)));
+  return make_api_error(res.status,
+                        format_error("request", "refused by the HTTP layer", "status " + std::to_string(res.status)));
 }
 
 std::string route_label(const httplib::Request& req) {
@@ -234,7 +234,8 @@ void HttpServer::stop() {
   impl_->stopped = true;
   ServerContext& ctx = impl_->ctx;
   ctx.stopping = true;
-  const auto grace = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ctx.options.shutdown_grace_s));
+  const auto grace =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(ctx.options.shutdown_grace_s));
   if (!ctx.active.wait_idle(Clock::now() + grace)) {
     log::warn("serve: ", ctx.active.count(), " request(s) still running after ", ctx.options.shutdown_grace_s,
               " s; cancelling them");

@@ -65,8 +65,8 @@ std::string range_text(double lo, double hi) { return "a number from " + plain(l
 std::optional<double> get_number(const json& body, const char* key, double lo, double hi, bool lo_open = false) {
   const json* v = field(body, key);
   if (v == nullptr) return std::nullopt;
-  const std::string expected = lo_open ? "a number above " + plain(lo) + " and at most " + plain(hi)
-                                       : range_text(lo, hi);
+  const std::string expected =
+      lo_open ? "a number above " + plain(lo) + " and at most " + plain(hi) : range_text(lo, hi);
   if (!v->is_number()) wrong_type(key, *v, expected);
   const double x = v->get<double>();
   if (!std::isfinite(x) || x < lo || x > hi || (lo_open && x == lo)) fail(key, "out of range", shown(*v), expected);

@@ -17,16 +17,16 @@ namespace ds::engine::serve {
 /// The sampling fields both endpoints share. Unset (absent or null) fields stay nullopt so the
 /// model's generation_config defaults apply.
 struct SamplingFields {
-  std::optional<std::int64_t> max_tokens;   ///< max_tokens, or chat's max_completion_tokens
-  std::optional<double> temperature;        ///< [0, 2]
-  std::optional<double> top_p;              ///< (0, 1]
-  std::optional<std::int64_t> top_k;        ///< >= -1; -1 and 0 mean all tokens
-  std::optional<double> min_p;              ///< [0, 1]
-  std::optional<double> presence_penalty;   ///< [-2, 2]
-  std::optional<double> frequency_penalty;  ///< [-2, 2]
-  std::optional<double> repetition_penalty; ///< (0, 2]
+  std::optional<std::int64_t> max_tokens;    ///< max_tokens, or chat's max_completion_tokens
+  std::optional<double> temperature;         ///< [0, 2]
+  std::optional<double> top_p;               ///< (0, 1]
+  std::optional<std::int64_t> top_k;         ///< >= -1; -1 and 0 mean all tokens
+  std::optional<double> min_p;               ///< [0, 1]
+  std::optional<double> presence_penalty;    ///< [-2, 2]
+  std::optional<double> frequency_penalty;   ///< [-2, 2]
+  std::optional<double> repetition_penalty;  ///< (0, 2]
   std::optional<std::uint64_t> seed;
-  std::vector<std::string> stop;            ///< at most 4 non-empty strings
+  std::vector<std::string> stop;  ///< at most 4 non-empty strings
   std::vector<std::uint32_t> stop_token_ids;
   bool ignore_eos = false;
   /// Alternatives per position when logprobs are asked for (completions: logprobs N; chat:
@@ -36,7 +36,7 @@ struct SamplingFields {
 
 /// Fields of both endpoints that are not about sampling.
 struct CommonFields {
-  std::string model;           ///< as sent; empty when absent
+  std::string model;  ///< as sent; empty when absent
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage: a last chunk with usage
 };
@@ -56,7 +56,7 @@ struct ChatRequest {
   /// text parts joined with "\n", or null) plus whatever else the client sent (name, tool_calls,
   /// tool_call_id) passed through unchanged.
   nlohmann::ordered_json messages;
-  nlohmann::ordered_json tools;  ///< the "tools" array, or null
+  nlohmann::ordered_json tools;       ///< the "tools" array, or null
   bool add_generation_prompt = true;  ///< vLLM's extension; false to continue the last message
 };
 

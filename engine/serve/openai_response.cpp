@@ -33,10 +33,14 @@ std::string new_response_id(Api api) {
 
 const char* openai_finish_reason(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kStop: return "stop";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kCancelled: return "abort";
-    case FinishReason::kError: return "error";
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kCancelled:
+      return "abort";
+    case FinishReason::kError:
+      return "error";
   }
   return "error";
 }
@@ -51,9 +55,7 @@ ojson error_body(const std::string& message, const std::string& type, const std:
   return ojson{{"error", error}};
 }
 
-std::string dump_json(const ojson& value) {
-  return value.dump(-1, ' ', false, ojson::error_handler_t::replace);
-}
+std::string dump_json(const ojson& value) { return value.dump(-1, ' ', false, ojson::error_handler_t::replace); }
 
 std::string sse_event(const ojson& value) { return "data: " + dump_json(value) + "\n\n"; }
 
@@ -96,8 +98,10 @@ ojson ResponseBuilder::logprobs_of(const std::vector<GeneratedToken>& tokens) {
     }
     return ojson{{"content", content}};
   }
-  ojson out{{"tokens", ojson::array()}, {"token_logprobs", ojson::array()},
-            {"top_logprobs", ojson::array()}, {"text_offset", ojson::array()}};
+  ojson out{{"tokens", ojson::array()},
+            {"token_logprobs", ojson::array()},
+            {"top_logprobs", ojson::array()},
+            {"text_offset", ojson::array()}};
   for (const auto& token : tokens) {
     const double logprob = finite_logprob(token.logprob.value_or(0.0));
     ojson top = ojson::object();
@@ -180,8 +184,10 @@ ojson ResponseBuilder::response() const {
   if (options_.logprobs && logprobs.is_null()) {
     // Asked for, nothing generated: empty arrays in the endpoint's shape, not null.
     logprobs = chat ? ojson{{"content", ojson::array()}}
-                    : ojson{{"tokens", ojson::array()}, {"token_logprobs", ojson::array()},
-                            {"top_logprobs", ojson::array()}, {"text_offset", ojson::array()}};
+                    : ojson{{"tokens", ojson::array()},
+                            {"token_logprobs", ojson::array()},
+                            {"top_logprobs", ojson::array()},
+                            {"text_offset", ojson::array()}};
   }
   choice["logprobs"] = logprobs;
   choice["finish_reason"] = finish_ ? ojson(openai_finish_reason(*finish_)) : ojson(nullptr);

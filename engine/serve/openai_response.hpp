@@ -18,9 +18,9 @@ enum class Api { kCompletion, kChat };
 
 struct ResponseOptions {
   Api api = Api::kCompletion;
-  std::string id;               ///< "cmpl-..." or "chatcmpl-..." (new_response_id)
-  std::int64_t created = 0;     ///< Unix seconds
-  std::string model;            ///< the served model's id
+  std::string id;            ///< "cmpl-..." or "chatcmpl-..." (new_response_id)
+  std::int64_t created = 0;  ///< Unix seconds
+  std::string model;         ///< the served model's id
   /// Alternatives per token when the request asked for logprobs; nullopt = no logprobs.
   std::optional<std::int64_t> logprobs;
   /// Text of an alternative token id, for logprobs (the chosen token's text comes in the update).
@@ -34,8 +34,8 @@ std::string new_response_id(Api api);
 const char* openai_finish_reason(FinishReason reason);
 
 /// {"error": {"message", "type", "param", "code"}}; empty param and code become null.
-nlohmann::ordered_json error_body(const std::string& message, const std::string& type,
-                                  const std::string& param = {}, const std::string& code = {});
+nlohmann::ordered_json error_body(const std::string& message, const std::string& type, const std::string& param = {},
+                                  const std::string& code = {});
 
 /// JSON text safe for any token text: invalid UTF-8 (a token cut inside a character) is replaced
 /// by U+FFFD instead of throwing.

@@ -17,9 +17,9 @@ namespace ds::engine::serve::test {
 class FakeGenerator : public Generator {
  public:
   // Knobs, set before requests arrive.
-  int refuse_status = 0;                 ///< submit throws RequestError with this status
-  int fail_after_tokens = -1;            ///< push FinishReason::kError after this many tokens
-  std::chrono::milliseconds delay{2};    ///< between tokens
+  int refuse_status = 0;               ///< submit throws RequestError with this status
+  int fail_after_tokens = -1;          ///< push FinishReason::kError after this many tokens
+  std::chrono::milliseconds delay{2};  ///< between tokens
   std::int64_t context = 4096;
 
   ~FakeGenerator() override {
@@ -41,8 +41,13 @@ class FakeGenerator : public Generator {
   }
 
   EngineStats stats() const override {
-    return EngineStats{.running = 1, .waiting = 2, .kv_blocks_total = 100, .kv_blocks_used = 25, .preemptions = 3,
-                       .prompt_tokens = 40, .generated_tokens = 50};
+    return EngineStats{.running = 1,
+                       .waiting = 2,
+                       .kv_blocks_total = 100,
+                       .kv_blocks_used = 25,
+                       .preemptions = 3,
+                       .prompt_tokens = 40,
+                       .generated_tokens = 50};
   }
 
   std::int64_t max_model_len() const override { return context; }
@@ -54,7 +59,8 @@ class FakeGenerator : public Generator {
 
  private:
   void produce(RequestStream& stream, const GenerationRequest& request) {
-    const auto n = std::min<std::int64_t>(request.sampling.max_tokens, static_cast<std::int64_t>(request.prompt.size()));
+    const auto n =
+        std::min<std::int64_t>(request.sampling.max_tokens, static_cast<std::int64_t>(request.prompt.size()));
     GenerationUpdate update;
     update.prompt_tokens = static_cast<std::int64_t>(request.prompt.size());
     for (std::int64_t i = 0; i < n; ++i) {
@@ -73,7 +79,8 @@ class FakeGenerator : public Generator {
       GeneratedToken token{id, std::string(1, static_cast<char>(id)), std::nullopt, {}};
       if (request.sampling.logprobs) {
         token.logprob = -0.5;
-        for (std::int64_t k = 0; k < *request.sampling.logprobs; ++k) token.top.push_back({static_cast<std::uint32_t>('a' + k), -1.0 - k});
+        for (std::int64_t k = 0; k < *request.sampling.logprobs; ++k)
+          token.top.push_back({static_cast<std::uint32_t>('a' + k), -1.0 - k});
       }
       update.completion_tokens = i + 1;
       update.text = token.text;
@@ -106,7 +113,8 @@ inline ServedModel fake_model() {
   m.render_chat = [](const nlohmann::ordered_json& messages, bool, const nlohmann::ordered_json&) {
     std::string out;
     for (const auto& msg : messages) {
-      out += msg["role"].get<std::string>() + ": " + (msg["content"].is_string() ? msg["content"].get<std::string>() : "") + "\n";
+      out += msg["role"].get<std::string>() + ": " +
+             (msg["content"].is_string() ? msg["content"].get<std::string>() : "") + "\n";
     }
     return out;
   };

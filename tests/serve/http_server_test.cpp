@@ -142,14 +142,15 @@ TEST_F(ServerTest, EngineFailureBeforeTheFirstTokenIsA500Json) {
   generator.fail_after_tokens = 0;
   const std::string message = "internal error: generation failed: CUDA error: an illegal memory access was encountered";
   expect_error(post("/v1/completions", R"({"prompt": "abc"})"), 500, message, "server_error");
-  expect_error(post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "a"}], "stream": true})"),
-               500, message, "server_error");
+  expect_error(post("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "a"}], "stream": true})"), 500,
+               message, "server_error");
 }
 
 TEST_F(ServerTest, CompletionStreamFraming) {
   start();
-  const auto r = post("/v1/completions",
-                      R"({"prompt": "abcd", "max_tokens": 3, "stream": true, "stream_options": {"include_usage": true}})");
+  const auto r =
+      post("/v1/completions",
+           R"({"prompt": "abcd", "max_tokens": 3, "stream": true, "stream_options": {"include_usage": true}})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
@@ -235,6 +236,32 @@ TEST_F(ServerTest, ClientLeavingAWholeResponseCancelsIt) {
                         "application/json");
   EXPECT_FALSE(r);
   EXPECT_TRUE(eventually([&] { return generator.cancelled == 1; })) << "the engine never saw cancel()";
+}
+
+TEST_F(ServerTest, RequestTimeoutCancels) {
+  start(ServerOptions{.request_timeout_s = 0.3});
+  generator.delay = std::chrono::milliseconds(20);
+  const std::string prompt = R"({"prompt": ")" + std::string(100, 'x') + R"(", "max_tokens": 100)";
+  expect_error(post("/v1/completions", prompt + "}"), 504,
+               "request: timed out (got no end after 0.3 s); hint: lower max_tokens, or raise the server's request "
+               "timeout",
+               "server_error");
+  const auto r = post("/v1/completions", prompt + R"(, "stream": true})");
+  ASSERT_TRUE(r);
+  const auto events = sse_data(r->body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(parse(events.back())["error"]["type"], "server_error");
+  EXPECT_TRUE(eventually([&] { return generator.cancelled == 2; }));
+}
+
+TEST_F(ServerTest, CorsWhenAsked) {
+  start(ServerOptions{.cors = true});
+  auto c = client();
+  const auto preflight = c.Options("/v1/chat/completions");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(get("/v1/models")->get_header_value("Access-Control-Allow-Origin"), "*");
 }
 
 }  // namespace

@@ -29,8 +29,13 @@ TEST(ServerMetrics, RendersEngineNumbersAndRequestCounts) {
   m.count_request("/v1/completions", 200);
   m.count_request("/v1/completions", 200);
   m.count_request("other", 404);
-  const std::string out = m.render(EngineStats{.running = 2, .waiting = 5, .kv_blocks_total = 8, .kv_blocks_used = 2,
-                                                .preemptions = 1, .prompt_tokens = 100, .generated_tokens = 30});
+  const std::string out = m.render(EngineStats{.running = 2,
+                                               .waiting = 5,
+                                               .kv_blocks_total = 8,
+                                               .kv_blocks_used = 2,
+                                               .preemptions = 1,
+                                               .prompt_tokens = 100,
+                                               .generated_tokens = 30});
   EXPECT_TRUE(has_line(out, "ds_requests_total{route=\"/v1/completions\",status=\"200\"} 2")) << out;
   EXPECT_TRUE(has_line(out, "ds_requests_total{route=\"other\",status=\"404\"} 1"));
   EXPECT_TRUE(has_line(out, "# TYPE ds_running_sequences gauge"));

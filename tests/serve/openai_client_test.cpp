@@ -27,9 +27,8 @@ TEST_F(ServerTest, OfficialOpenAiNodeClient) {
   }
   start(ServerOptions{.api_key = "test-key"});
   const std::string script = std::string(DS_SOURCE_DIR) + "/tests/serve/openai_client_test.mjs";
-  const auto run = ds::test::run_program(
-      "node", "'" + script + "' '" + modules.string() + "' 'http://127.0.0.1:" + std::to_string(server->port()) +
-                  "/v1' test-key fake-model");
+  const auto run = ds::test::run_program("node", "'" + script + "' '" + modules.string() + "' 'http://127.0.0.1:" +
+                                                     std::to_string(server->port()) + "/v1' test-key fake-model");
   EXPECT_EQ(run.code, 0) << run.out << run.err;
   for (const char* check : {"ok models.list", "ok completions.create", "ok chat.completions.create", "ok chat stream",
                             "ok completions stream", "ok beta.chat.completions.stream", "ok 400 names the field",

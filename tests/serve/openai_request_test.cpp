@@ -81,8 +81,8 @@ TEST(ParseCompletionRequest, RefusesBadFieldsNamingThem) {
        "repetition_penalty: out of range (got 0); expected a number above 0 and at most 2", "repetition_penalty"},
       {R"({"prompt": "hi", "logprobs": 21})", "logprobs: out of range (got 21); expected an integer from 0 to 20",
        "logprobs"},
-      {R"({"prompt": "hi", "logprobs": true})",
-       "logprobs: wrong type (got true); expected an integer from 0 to 20", "logprobs"},
+      {R"({"prompt": "hi", "logprobs": true})", "logprobs: wrong type (got true); expected an integer from 0 to 20",
+       "logprobs"},
       {R"({"prompt": "hi", "echo": true})",
        "echo: not supported (got true); expected false; hint: send the prompt back yourself; ds does not echo it",
        "echo"},
@@ -201,8 +201,8 @@ TEST(ParseChatRequest, RefusesBadFieldsNamingThem) {
        "response_format: not supported (got {\"type\":\"json_object\"}); expected {\"type\": \"text\"}; hint: ds has "
        "no constrained decoding",
        "response_format"},
-      {R"({"messages": [{"role": "user", "content": "a"}], "n": 0})", "n: out of range (got 0); expected an integer >= 1",
-       "n"},
+      {R"({"messages": [{"role": "user", "content": "a"}], "n": 0})",
+       "n: out of range (got 0); expected an integer >= 1", "n"},
   };
   for (const auto& c : cases) expect_refused(c, /*chat=*/true);
 }
@@ -232,7 +232,8 @@ TEST(ParseChatRequest, FlattensTextPartsAndPassesToolFieldsThrough) {
 }
 
 TEST(ParseChatRequest, LogprobsWithoutTopMeansTheChosenTokenOnly) {
-  const auto r = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "a"}], "logprobs": true})"));
+  const auto r =
+      parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "a"}], "logprobs": true})"));
   EXPECT_EQ(r.sampling.logprobs, 0);
   const auto none = parse_chat_request(json::parse(R"({"messages": [{"role": "user", "content": "a"}]})"));
   EXPECT_FALSE(none.sampling.logprobs);

@@ -14,7 +14,8 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // A sample line of the Prometheus text format: name, optional {label="value",...}, a number.
-const std::regex kSample(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? ([-+]?[0-9.eE+-]+|\+Inf|NaN))");
+const std::regex kSample(
+    R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? ([-+]?[0-9.eE+-]+|\+Inf|NaN))");
 
 std::map<std::string, double> samples(const std::string& text) {
   std::map<std::string, double> out;
@@ -69,8 +70,8 @@ std::future<httplib::Result> stream_in_background(int port, const std::string& b
 TEST_F(ServerTest, StopLetsRunningStreamsFinishAndRefusesNewRequests) {
   start(ServerOptions{.shutdown_grace_s = 20});
   generator.delay = 10ms;
-  auto running = stream_in_background(server->port(), R"({"prompt": ")" + std::string(80, 'x') +
-                                                                 R"(", "max_tokens": 80, "stream": true})");
+  auto running = stream_in_background(
+      server->port(), R"({"prompt": ")" + std::string(80, 'x') + R"(", "max_tokens": 80, "stream": true})");
   ASSERT_TRUE([&] {
     for (int i = 0; i < 100 && generator.submitted == 0; ++i) std::this_thread::sleep_for(10ms);
     return generator.submitted == 1;
@@ -98,8 +99,8 @@ TEST_F(ServerTest, StopLetsRunningStreamsFinishAndRefusesNewRequests) {
 TEST_F(ServerTest, StopCancelsStreamsStillRunningAfterTheGracePeriod) {
   start(ServerOptions{.shutdown_grace_s = 0.2});
   generator.delay = 20ms;
-  auto running = stream_in_background(server->port(), R"({"prompt": ")" + std::string(300, 'x') +
-                                                                 R"(", "max_tokens": 300, "stream": true})");
+  auto running = stream_in_background(
+      server->port(), R"({"prompt": ")" + std::string(300, 'x') + R"(", "max_tokens": 300, "stream": true})");
   for (int i = 0; i < 100 && generator.submitted == 0; ++i) std::this_thread::sleep_for(10ms);
   const auto begin = std::chrono::steady_clock::now();
   server->stop();
