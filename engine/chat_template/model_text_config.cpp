@@ -165,4 +165,11 @@ ModelTextConfig load_text_config(const std::filesystem::path& model_dir) {
   return config;
 }
 
+std::optional<std::string> pick_chat_template(const ModelTextConfig& config, bool has_tools) {
+  if (has_tools)
+    for (const auto& [name, source] : config.named_chat_templates)
+      if (name == "tool_use") return source;
+  return config.chat_template;
+}
+
 }  // namespace ds::engine::chat_template

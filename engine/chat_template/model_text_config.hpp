@@ -53,4 +53,8 @@ struct ModelTextConfig {
 /// a "default" entry.
 ModelTextConfig load_text_config(const std::filesystem::path& model_dir);
 
+/// The template transformers would render with: the one named "tool_use" when the request has
+/// tools and the model names one, else the default; nullopt when the model has no template.
+std::optional<std::string> pick_chat_template(const ModelTextConfig& config, bool has_tools);
+
 }  // namespace ds::engine::chat_template

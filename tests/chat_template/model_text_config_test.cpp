@@ -63,6 +63,9 @@ TEST_F(ModelTextConfigTest, TemplateListPicksDefault) {
   EXPECT_EQ(c.chat_template.value_or(""), "D");
   ASSERT_EQ(c.named_chat_templates.size(), 2u);
   EXPECT_EQ(c.named_chat_templates[0].first, "tool_use");
+  EXPECT_EQ(pick_chat_template(c, true).value_or(""), "T");  // tools: the tool_use template
+  EXPECT_EQ(pick_chat_template(c, false).value_or(""), "D");
+  EXPECT_FALSE(pick_chat_template(ModelTextConfig{}, true));
 }
 
 TEST_F(ModelTextConfigTest, ChatTemplateJinjaWins) {
