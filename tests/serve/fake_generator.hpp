@@ -17,9 +17,10 @@ namespace ds::engine::serve::test {
 class FakeGenerator : public Generator {
  public:
   // Knobs, set before requests arrive.
-  int refuse_status = 0;               ///< submit throws RequestError with this status
-  int fail_after_tokens = -1;          ///< push FinishReason::kError after this many tokens
-  std::chrono::milliseconds delay{2};  ///< between tokens
+  // Atomic: tests change them while the server's threads read them.
+  std::atomic<int> refuse_status{0};       ///< submit throws RequestError with this status
+  std::atomic<int> fail_after_tokens{-1};  ///< push FinishReason::kError after this many tokens
+  std::atomic<int> delay_ms{2};            ///< between tokens
   std::int64_t context = 4096;
 
   ~FakeGenerator() override {
@@ -28,9 +29,9 @@ class FakeGenerator : public Generator {
 
   std::shared_ptr<RequestStream> submit(GenerationRequest request) override {
     if (refuse_status != 0) {
-      throw RequestError(refuse_status == 429 ? "server: too many requests waiting (got 8); expected at most 8"
+      throw RequestError(refuse_status.load() == 429 ? "server: too many requests waiting (got 8); expected at most 8"
                                               : "prompt: too long for the model",
-                         refuse_status);
+                         refuse_status.load());
     }
     std::lock_guard lock(mutex_);
     last_request = request;
@@ -64,7 +65,7 @@ class FakeGenerator : public Generator {
     GenerationUpdate update;
     update.prompt_tokens = static_cast<std::int64_t>(request.prompt.size());
     for (std::int64_t i = 0; i < n; ++i) {
-      std::this_thread::sleep_for(delay);
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
       if (stream.cancelled()) {
         ++cancelled;
         update.finish = FinishReason::kCancelled;

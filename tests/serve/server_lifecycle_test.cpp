@@ -69,7 +69,7 @@ std::future<httplib::Result> stream_in_background(int port, const std::string& b
 
 TEST_F(ServerTest, StopLetsRunningStreamsFinishAndRefusesNewRequests) {
   start(ServerOptions{.shutdown_grace_s = 20});
-  generator.delay = 10ms;
+  generator.delay_ms = 10;
   auto running = stream_in_background(
       server->port(), R"({"prompt": ")" + std::string(80, 'x') + R"(", "max_tokens": 80, "stream": true})");
   ASSERT_TRUE([&] {
@@ -98,7 +98,7 @@ TEST_F(ServerTest, StopLetsRunningStreamsFinishAndRefusesNewRequests) {
 
 TEST_F(ServerTest, StopCancelsStreamsStillRunningAfterTheGracePeriod) {
   start(ServerOptions{.shutdown_grace_s = 0.2});
-  generator.delay = 20ms;
+  generator.delay_ms = 20;
   auto running = stream_in_background(
       server->port(), R"({"prompt": ")" + std::string(300, 'x') + R"(", "max_tokens": 300, "stream": true})");
   for (int i = 0; i < 100 && generator.submitted == 0; ++i) std::this_thread::sleep_for(10ms);
