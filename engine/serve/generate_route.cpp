@@ -162,7 +162,9 @@ void answer_whole(ServerContext& ctx, const PreparedGeneration& p, const std::sh
       stream->cancel();
       if (client_gone) {
         // Nobody reads the answer; 499 ("client closed request", as nginx says) is for the logs.
-        res.status = 499;
+        const ApiError error = make_api_error(499, "request: cancelled; the client closed the connection");
+        res.status = error.status;
+        res.set_content(dump_json(error.body), "application/json");
         return;
       }
       throw timed_out(ctx.options.request_timeout_s);
