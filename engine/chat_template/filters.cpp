@@ -339,7 +339,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs& a) {
   if (name == "list") return Value(iterate(v));
   if (name == "lower") return Value(py::lower(to_output(v)));
   if (name == "upper") return Value(py::upper(to_output(v)));
-  if (name == "title") return Value(py::title(to_output(v)));
+  if (name == "title") return Value(py::jinja_title(to_output(v)));
   if (name == "map") return map(v, a);
   if (name == "max" || name == "min") return extreme(v, a, name == "max");
   if (name == "select" || name == "reject") return select(v, a, false, name == "select");

@@ -20,24 +20,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // Jinja decodes string literals with Python's "unicode-escape" codec: the usual escapes, \xhh,
 // \uXXXX, \UXXXXXXXX, octal; an unknown escape keeps its backslash.
 std::string decode_escapes(std::string_view body, std::size_t offset) {
@@ -88,7 +70,7 @@ std::string decode_escapes(std::string_view body, std::size_t offset) {
         const std::string hex(body.substr(i + 1, digits));
         if (hex.size() != digits || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
           fail_syntax(std::string("truncated \\") + c + " escape in a string literal", offset);
-        append_utf8(static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16)), out);
+        py::append_utf8(static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16)), out);
         i += digits;
         break;
       }
@@ -98,7 +80,7 @@ std::string decode_escapes(std::string_view body, std::size_t offset) {
           std::size_t n = 0;
           while (n < 3 && i < body.size() && body[i] >= '0' && body[i] <= '7') v = v * 8 + (body[i++] - '0'), ++n;
           --i;
-          append_utf8(v, out);
+          py::append_utf8(v, out);
         } else {
           out += '\\';
           out += c;

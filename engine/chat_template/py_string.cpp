@@ -35,11 +35,70 @@ bool is_space(std::uint32_t c) {
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char to_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+// Case mapping for the scripts chat text mostly uses: ASCII, Latin-1, Latin Extended-A, Greek and
+// Cyrillic. Other code points have no case here (CJK has none anyway). 0 means "no mapping".
+std::uint32_t upper_of(std::uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 0x20;
+  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) || (c >= 0x430 && c <= 0x44F))
+    return c - 0x20;
+  if (c == 0xFF) return 0x178;
+  if (c == 0x3C2) return 0x3A3;  // final sigma
+  if (c >= 0x450 && c <= 0x45F) return c - 0x50;
+  if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && (c % 2 == 1)) return c - 1;
+  if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && (c % 2 == 0)) return c - 1;
+  return 0;
+}
+
+std::uint32_t lower_of(std::uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 0x20;
+  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) || (c >= 0x410 && c <= 0x42F))
+    return c + 0x20;
+  if (c == 0x178) return 0xFF;
+  if (c >= 0x400 && c <= 0x40F) return c + 0x50;
+  if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && (c % 2 == 0)) return c + 1;
+  if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && (c % 2 == 1)) return c + 1;
+  return 0;
+}
+
+bool is_cased(std::uint32_t c) { return upper_of(c) != 0 || lower_of(c) != 0 || c == 0xDF; }
+
+// Rewrites each code point of `text` through `map(code point, index)`, which returns the new code
+// point or 0 to keep it.
+template <typename Map>
+std::string map_code_points(std::string_view text, Map map) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t index = 0;
+  for (const auto cp : code_points(text)) {
+    const std::uint32_t mapped = map(decode(cp), index++);
+    if (mapped == 0) {
+      out += cp;
+    } else {
+      append_utf8(mapped, out);
+    }
+  }
+  return out;
+}
 
 }  // namespace
+
+void append_utf8(std::uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
 
 std::vector<std::string_view> code_points(std::string_view text) {
   std::vector<std::string_view> out;
@@ -173,31 +232,37 @@ std::string replace(std::string_view text, std::string_view old, std::string_vie
 }
 
 std::string upper(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_upper);
-  return out;
+  return map_code_points(text, [](std::uint32_t c, std::size_t) { return upper_of(c); });
 }
 
 std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
+  return map_code_points(text, [](std::uint32_t c, std::size_t) { return lower_of(c); });
 }
 
 std::string title(std::string_view text) {
-  std::string out(text);
   bool previous_cased = false;
-  for (char& c : out) {
-    c = previous_cased ? to_lower(c) : to_upper(c);
-    previous_cased = is_alpha(c);
-  }
-  return out;
+  return map_code_points(text, [&](std::uint32_t c, std::size_t) {
+    const std::uint32_t mapped = previous_cased ? lower_of(c) : upper_of(c);
+    previous_cased = is_cased(c);
+    return mapped;
+  });
+}
+
+std::string jinja_title(std::string_view text) {
+  bool word_start = true;
+  return map_code_points(text, [&](std::uint32_t c, std::size_t) -> std::uint32_t {
+    if (c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_space(c)) {
+      word_start = true;
+      return 0;
+    }
+    const std::uint32_t mapped = word_start ? upper_of(c) : lower_of(c);
+    word_start = false;
+    return mapped;
+  });
 }
 
 std::string capitalize(std::string_view text) {
-  std::string out = lower(text);
-  if (!out.empty()) out[0] = to_upper(out[0]);
-  return out;
+  return map_code_points(text, [](std::uint32_t c, std::size_t i) { return i == 0 ? upper_of(c) : lower_of(c); });
 }
 
 std::vector<std::size_t> slice_indices(std::size_t size, std::optional<long> start, std::optional<long> stop,

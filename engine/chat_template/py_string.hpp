@@ -1,7 +1,9 @@
 // Python's str methods on UTF-8 text, as chat templates call them ('x'.strip(), .split(),
 // |trim, |length). Python counts and slices code points and strips Unicode whitespace, so these
-// do too; case mapping is ASCII-only (templates case-map role names and keywords, not prose).
+// do too; case mapping covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (no special
+// cases such as 'ß'.upper() == 'SS').
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +11,8 @@
 
 namespace ds::engine::chat_template::py {
 
+/// Appends code point `cp` as UTF-8.
+void append_utf8(std::uint32_t cp, std::string& out);
 /// The code points of UTF-8 `text`, each as its UTF-8 bytes (invalid bytes stay one each).
 std::vector<std::string_view> code_points(std::string_view text);
 /// len(text): the number of code points.
@@ -35,6 +39,9 @@ std::string upper(std::string_view text);
 std::string lower(std::string_view text);
 /// str.title(): a letter after a non-letter goes upper case, every other letter lower case.
 std::string title(std::string_view text);
+/// Jinja's |title filter (not str.title): each word, split at whitespace and - ( { [ <, starts
+/// upper case and continues lower case, so "it's" becomes "It's".
+std::string jinja_title(std::string_view text);
 /// str.capitalize(): the first character upper case, the rest lower case.
 std::string capitalize(std::string_view text);
 

@@ -353,6 +353,8 @@ TEST(ChatTemplateReference, ExpressionSemanticsMatchJinja2) {
       "'1e3'|int }}|{{ 'abc'|float }}",
       "{% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort %}{{ k }}{{ v }}{% endfor %}|{% for k, v in {'b': 1, 'a': "
       "2}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}|{{ '<a href=\"x\">&\\'</a>'|e }}",
+      "{{ \"it's a-b (c) x_y\"|title }}|{{ \"it's a-b (c) x_y\".title() }}|{{ '\u00e9lan vital'.title() }}|{{ '\u00e9lan'|title }}",
+      "{{ '\u00c9COLE \u0393\u03b5\u03b9\u03ac'|lower }}|{{ '\u03b1\u03b2\u03b3 \u043f\u0440\u0438\u0432\u0435\u0442 \u017e\u0105'|upper }}|{{ '\u043f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440'|title }}|{{ '\u00e9T\u00c9'|capitalize }}|{{ 'a\u4e2db'.title() }}",
       "{{ 'a' 'b' ~ 'c' }}|{{ ('a', 'b')|join }}|{{ [('k', 1)]|length }}",
       "{{ 'x' ~ none }}|{{ none ~ 'x' }}|{{ undefined_var ~ 'x' }}",
       "{% for c in 'hé😀' %}[{{ c }}]{% endfor %}|{{ 'hé😀'|length }}|{{ 'hé😀'[1:] }}|{{ 'hé😀'|reverse }}",
