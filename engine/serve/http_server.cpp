@@ -24,6 +24,8 @@ constexpr std::chrono::seconds kCancelDrain{5};
 
 void write_error(httplib::Response& res, const ApiError& error) {
   res.status = error.status;
+  // OpenAI's clients wait this long before they retry a 429 or 503 (they retry those by default).
+  if (error.status == 429 || error.status == 503) res.set_header("Retry-After", "1");
   res.set_content(dump_json(error.body), "application/json");
 }
 

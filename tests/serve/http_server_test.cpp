@@ -130,8 +130,9 @@ TEST_F(ServerTest, BadBodiesAre400NamingTheField) {
 TEST_F(ServerTest, GeneratorRefusalsPassThrough) {
   start();
   generator.refuse_status = 429;
-  expect_error(post("/v1/completions", R"({"prompt": "x"})"), 429,
-               "server: too many requests waiting (got 8); expected at most 8", "rate_limit_error");
+  const auto busy = post("/v1/completions", R"({"prompt": "x"})");
+  expect_error(busy, 429, "server: too many requests waiting (got 8); expected at most 8", "rate_limit_error");
+  EXPECT_EQ(busy->get_header_value("Retry-After"), "1");
   generator.refuse_status = 400;
   expect_error(post("/v1/completions", R"({"prompt": "x", "stream": true})"), 400, "prompt: too long for the model",
                "invalid_request_error");
