@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -144,7 +145,8 @@ struct HttpServer::Impl {
   ServerContext ctx;
   httplib::Server http;
   std::thread thread;
-  int port = 0;
+  std::atomic<int> port{0};           // read by other threads while run() serves
+  std::atomic<bool> serving{false};   // from start()/run() until the listener has returned
   std::mutex stop_mutex;
   bool stopped = false;
 
@@ -156,6 +158,13 @@ void HttpServer::Impl::install() {
   const std::size_t threads = ctx.options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(ctx.options.max_body_bytes);
+  // httplib's default also sets SO_REUSEPORT, with which a second server on the same port binds
+  // silently and the kernel splits connections between the two. SO_REUSEADDR alone still allows
+  // a quick restart over sockets in TIME_WAIT.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   for (const auto& route : routes()) {
     // The handler wrapper: nothing escapes it, every error leaves in OpenAI's shape.
     auto wrapped = [this, &route](const httplib::Request& req, httplib::Response& res) {
@@ -202,13 +211,14 @@ void HttpServer::Impl::install() {
 
 void HttpServer::Impl::bind() {
   const auto& o = ctx.options;
-  port = o.port == 0 ? http.bind_to_any_port(o.host) : (http.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port <= 0) {
-    port = 0;
+  if (ctx.stopping) throw RuntimeError("serve: stop() was called before the server started");
+  const int bound = o.port == 0 ? http.bind_to_any_port(o.host) : (http.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (bound <= 0) {
     throw RuntimeError(format_error("--host/--port", "cannot listen", o.host + ":" + std::to_string(o.port), "",
                                     "is another server on that port? choose another with --port (0 = any free)"));
   }
-  log::info("serve: listening on http://", o.host, ":", port, " (model ", ctx.model.id, ")");
+  port = bound;
+  log::info("serve: listening on http://", o.host, ":", bound, " (model ", ctx.model.id, ")");
 }
 
 HttpServer::HttpServer(Generator& generator, ServedModel model, ServerOptions options)
@@ -219,13 +229,29 @@ HttpServer::HttpServer(Generator& generator, ServedModel model, ServerOptions op
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start() {
-  impl_->bind();
-  impl_->thread = std::thread([impl = impl_.get()] { impl->http.listen_after_bind(); });
+  impl_->serving = true;
+  try {
+    impl_->bind();
+  } catch (...) {
+    impl_->serving = false;
+    throw;
+  }
+  impl_->thread = std::thread([impl = impl_.get()] {
+    impl->http.listen_after_bind();
+    impl->serving = false;
+  });
 }
 
 void HttpServer::run() {
-  impl_->bind();
-  impl_->http.listen_after_bind();
+  impl_->serving = true;
+  try {
+    impl_->bind();
+    impl_->http.listen_after_bind();
+  } catch (...) {
+    impl_->serving = false;
+    throw;
+  }
+  impl_->serving = false;
 }
 
 int HttpServer::port() const { return impl_->port; }
@@ -247,7 +273,12 @@ void HttpServer::stop() {
       ctx.active.wait_idle(Clock::now() + kCancelDrain);
     }
   }
-  impl_->http.stop();
+  // httplib's stop() does nothing until listen_after_bind() has marked itself running, which a
+  // stop() right after start() can beat: repeat it until the listener is gone.
+  while (impl_->serving) {
+    impl_->http.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

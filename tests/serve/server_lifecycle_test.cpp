@@ -114,5 +114,35 @@ TEST_F(ServerTest, StopCancelsStreamsStillRunningAfterTheGracePeriod) {
   EXPECT_EQ(generator.cancelled, 1);
 }
 
+TEST(HttpServer, RunBlocksUntilStop) {
+  FakeGenerator generator;
+  HttpServer server(generator, fake_model(), ServerOptions{.port = 0});
+  std::thread serving([&] { server.run(); });
+  for (int i = 0; i < 200 && server.port() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GT(server.port(), 0);
+  httplib::Client c("127.0.0.1", server.port());
+  const auto health = c.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  server.stop();
+  serving.join();  // run() returned
+  server.stop();   // idempotent
+}
+
+TEST(HttpServer, BusyPortIsARuntimeErrorNamingIt) {
+  FakeGenerator generator;
+  HttpServer first(generator, fake_model(), ServerOptions{.port = 0});
+  first.start();
+  HttpServer second(generator, fake_model(), ServerOptions{.port = first.port()});
+  try {
+    second.start();
+    ADD_FAILURE() << "bound a busy port";
+  } catch (const RuntimeError& e) {
+    EXPECT_EQ(std::string(e.what()), "--host/--port: cannot listen (got 127.0.0.1:" + std::to_string(first.port()) +
+                                         "); hint: is another server on that port? choose another with --port (0 "
+                                         "= any free)");
+  }
+}
+
 }  // namespace
 }  // namespace ds::engine::serve::test
