@@ -141,32 +141,43 @@ struct StreamState {
   }
 };
 
+// Whether the client of a request hung up; finds its socket on the first question only.
+class ClientWatch {
+ public:
+  explicit ClientWatch(const httplib::Request& req) : req_(req) {}
+  bool operator()() {
+    if (!peer_) peer_ = PeerWatch::find(req_.local_port, req_.remote_port);
+    return left_ = peer_->closed();
+  }
+  bool left() const { return left_; }
+
+ private:
+  const httplib::Request& req_;
+  std::optional<PeerWatch> peer_;
+  bool left_ = false;
+};
+
+// The answer nobody reads: 499 ("client closed request", as nginx says) is for the logs and metrics.
+void answer_client_left(httplib::Response& res) {
+  const ApiError error = make_api_error(499, "request: cancelled; the client closed the connection");
+  res.status = error.status;
+  res.set_content(dump_json(error.body), "application/json");
+}
+
 void answer_whole(ServerContext& ctx, const PreparedGeneration& p, const std::shared_ptr<RequestStream>& stream,
                   GenerationUpdate update, LatencyObserver& observer, Clock::time_point deadline,
-                  const httplib::Request& req, httplib::Response& res) {
+                  ClientWatch& client, httplib::Response& res) {
   ResponseBuilder builder(p.response);
-  std::optional<PeerWatch> peer;
-  bool client_gone = false;
   auto next_check = Clock::now() + kPoll;
-  const auto gone = [&] {
-    if (!peer) peer = PeerWatch::find(req.local_port, req.remote_port);
-    return client_gone = peer->closed();
-  };
   while (true) {
     observer.on(update);
     if (update.finish == FinishReason::kError) throw RuntimeError(engine_failure(update));
     builder.add(update);
     if (update.finish) break;
-    auto next = next_update(ctx, *stream, deadline, next_check, gone);
+    auto next = next_update(ctx, *stream, deadline, next_check, [&] { return client(); });
     if (!next) {
       stream->cancel();
-      if (client_gone) {
-        // Nobody reads the answer; 499 ("client closed request", as nginx says) is for the logs.
-        const ApiError error = make_api_error(499, "request: cancelled; the client closed the connection");
-        res.status = error.status;
-        res.set_content(dump_json(error.body), "application/json");
-        return;
-      }
+      if (client.left()) return answer_client_left(res);
       throw timed_out(ctx.options.request_timeout_s);
     }
     update = std::move(*next);
@@ -227,16 +238,19 @@ void post_generate(ServerContext& ctx, Api api, const httplib::Request& req, htt
                             : Clock::time_point::max();
   // Wait for the first update before committing to 200, so that a request the engine rejects
   // at once gets a normal JSON error.
+  // A client that leaves while its request waits in the queue or in prefill cancels it too.
+  ClientWatch client(req);
   auto next_check = Clock::now() + kPoll;
-  auto first = next_update(ctx, *stream, deadline, next_check, [] { return false; });
+  auto first = next_update(ctx, *stream, deadline, next_check, [&] { return client(); });
   if (!first) {
     stream->cancel();
+    if (client.left()) return answer_client_left(res);
     throw timed_out(ctx.options.request_timeout_s);
   }
   if (first->finish == FinishReason::kError) throw RuntimeError(engine_failure(*first));
   LatencyObserver observer(ctx.metrics, start);
   if (!p.stream) {
-    answer_whole(ctx, p, stream, std::move(*first), observer, deadline, req, res);
+    answer_whole(ctx, p, stream, std::move(*first), observer, deadline, client, res);
     return;
   }
   auto state = std::make_shared<StreamState>(StreamState{ctx, stream, ticket, ResponseBuilder(p.response), observer,

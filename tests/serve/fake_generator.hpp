@@ -21,6 +21,7 @@ class FakeGenerator : public Generator {
   std::atomic<int> refuse_status{0};       ///< submit throws RequestError with this status
   std::atomic<int> fail_after_tokens{-1};  ///< push FinishReason::kError after this many tokens
   std::atomic<int> delay_ms{2};            ///< between tokens
+  std::atomic<int> queue_ms{0};            ///< before the first token (queue and prefill)
   std::int64_t context = 4096;
 
   ~FakeGenerator() override {
@@ -64,6 +65,9 @@ class FakeGenerator : public Generator {
         std::min<std::int64_t>(request.sampling.max_tokens, static_cast<std::int64_t>(request.prompt.size()));
     GenerationUpdate update;
     update.prompt_tokens = static_cast<std::int64_t>(request.prompt.size());
+    for (int waited = 0; waited < queue_ms && !stream.cancelled(); waited += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     for (std::int64_t i = 0; i < n; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
       if (stream.cancelled()) {

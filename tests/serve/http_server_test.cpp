@@ -242,6 +242,15 @@ TEST_F(ServerTest, ClientLeavingAWholeResponseCancelsIt) {
   EXPECT_TRUE(eventually([&] { return generator.cancelled == 1; })) << "the engine never saw cancel()";
 }
 
+TEST_F(ServerTest, ClientLeavingBeforeTheFirstTokenCancels) {
+  start();
+  generator.queue_ms = 5000;
+  auto c = client();
+  c.set_read_timeout(0, 300000);
+  EXPECT_FALSE(c.Post("/v1/completions", R"({"prompt": "abc", "stream": true})", "application/json"));
+  EXPECT_TRUE(eventually([&] { return generator.cancelled == 1; })) << "the engine never saw cancel()";
+}
+
 TEST_F(ServerTest, RequestTimeoutCancels) {
   start(ServerOptions{.request_timeout_s = 0.3});
   generator.delay_ms = 20;
