@@ -54,8 +54,17 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
   return fused ? fused_attention(q, kk, vv) : plain_attention(q, kk, vv);
 }
 
+torch::Tensor causal_attention_with_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                           AttentionImpl impl) {
+  // The fused kernel's is_causal aligns the mask top-left, which is wrong with a prefix.
+  if (q.size(-2) == k.size(-2)) return causal_attention(q, k, v, impl);
+  const auto rep = q.size(1) / k.size(1);
+  return plain_attention(q, repeat_kv(k, rep), repeat_kv(v, rep));
+}
+
 torch::Tensor Attention::core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const AttentionContext& ctx) const {
+  if (ctx.kv) return ctx.kv->attend(ctx.layer, q, k, v).transpose(1, 2).flatten(2);
   const auto impl = ctx.impl;
   auto run = [impl](const std::vector<torch::Tensor>& in) { return causal_attention(in[0], in[1], in[2], impl); };
   auto y = ctx.checkpoint_core ? checkpoint(run, {q, k, v}) : run({q, k, v});  // [B, H, T, d]

@@ -22,19 +22,38 @@ enum class AttentionImpl {
 /// True when this build's LibTorch has at::scaled_dot_product_attention.
 bool has_fused_attention();
 
-/// Per-forward inputs every attention layer shares. The extension point for inference: a KV
-/// cache and its offset will travel here, so block signatures need not change.
+/// Attention over a KV cache, for inference: the forward's new keys and values are stored, and
+/// each query attends to its sequence's whole history. engine/infer implements it with paged
+/// blocks; the model only calls it, so training code paths do not change.
+class KvAttention {
+ public:
+  virtual ~KvAttention() = default;
+  /// q [1, H, N, d] and k, v [1, Hkv, N, d] for the N tokens of this forward (several sequences
+  /// packed one after another, rotary positions already applied) -> [1, H, N, d].
+  virtual torch::Tensor attend(std::int64_t layer, const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v) = 0;
+};
+
+/// Per-forward inputs every attention layer shares, so block signatures need not change.
 struct AttentionContext {
   torch::Tensor positions;             ///< [T] or [B, T], int64
   std::optional<RopeTables> rope;      ///< set for rotary models
   AttentionImpl impl = AttentionImpl::kAuto;
   bool checkpoint_core = false;        ///< recompute the attention core in backward (selective)
+  KvAttention* kv = nullptr;           ///< inference: the cache to attend over (not owned)
+  std::int64_t layer = 0;              ///< the block running, for `kv`
 };
 
 /// softmax(q k^T / sqrt(d) + causal mask) v for q [B, H, T, d] and k, v [B, Hkv, T, d]; k/v heads
 /// are repeated H / Hkv times (query head j reads kv head j / (H / Hkv), as HF's repeat_kv).
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                AttentionImpl impl);
+
+/// Like causal_attention, but the t_q queries are the last t_q positions of the t_k keys (a
+/// cached prefix before them): query i reads keys 0 .. t_k - t_q + i. Equal lengths are
+/// causal_attention.
+torch::Tensor causal_attention_with_prefix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                           AttentionImpl impl);
 
 /// Base of both attention variants: projections differ, the core is shared.
 class Attention : public torch::nn::Module {

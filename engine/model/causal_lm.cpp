@@ -124,11 +124,28 @@ torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Ten
   ctx.impl = options_.attention;
   ctx.checkpoint_core = options_.checkpointing.kind == configs::CheckpointPolicy::Kind::kSelective;
   if (hooks_) hooks_->begin_forward();
+  auto logits = head(hidden_states(input_ids, ctx));
+  if (hooks_) hooks_->end_forward();
+  return logits;
+}
+
+torch::Tensor CausalLM::forward_cached(const torch::Tensor& input_ids, const torch::Tensor& positions, KvAttention& kv,
+                                       const torch::Tensor& logit_rows) {
+  AttentionContext ctx;
+  ctx.positions = positions;
+  ctx.impl = options_.attention;
+  ctx.kv = &kv;
+  auto h = hidden_states(input_ids, ctx);  // [1, N, hidden]
+  return head(h[0].index_select(0, logit_rows));
+}
+
+torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, AttentionContext& ctx) {
   auto h = decoder->embed->forward(input_ids);
   if (decoder->positions) h = h + decoder->positions->forward(ctx.positions);
   if (!rope_inv_freq_.empty()) ctx.rope = rope_tables(inv_freq_on(h.device()), ctx.positions, h.scalar_type());
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(decoder->blocks->size()); ++i) {
     auto block = decoder->blocks->ptr<Block>(static_cast<std::size_t>(i));
+    ctx.layer = i;
     if (hooks_) hooks_->before_block(i);
     if (checkpoints_block(i)) {
       h = checkpoint([block, ctx](const std::vector<torch::Tensor>& in) { return block->forward(in[0], ctx); }, {h});
@@ -137,10 +154,11 @@ torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Ten
     }
     if (hooks_) h = hooks_->after_block(i, h);
   }
-  h = decoder->final_norm->forward(h);
-  auto logits = lm_head ? lm_head->forward(h) : torch::nn::functional::linear(h, decoder->embed->weight);
-  if (hooks_) hooks_->end_forward();
-  return logits;
+  return decoder->final_norm->forward(h);
+}
+
+torch::Tensor CausalLM::head(const torch::Tensor& h) {
+  return lm_head ? lm_head->forward(h) : torch::nn::functional::linear(h, decoder->embed->weight);
 }
 
 std::shared_ptr<CausalLM> build_model(const estimators::ModelSpec& spec, const ModelOptions& options) {

@@ -78,6 +78,13 @@ class CausalLM : public torch::nn::Module {
   /// ([T] or [B, T]) defaults to 0..T-1.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& positions = {});
 
+  /// Inference over a KV cache: input_ids and positions [1, N] hold several sequences' new
+  /// tokens packed; `kv` stores their keys/values and attends over each one's history. Returns
+  /// the logits [M, vocab] of the M packed tokens at `logit_rows` ([M] int64) only, so a long
+  /// prompt chunk does not pay for the lm_head on every token.
+  torch::Tensor forward_cached(const torch::Tensor& input_ids, const torch::Tensor& positions, KvAttention& kv,
+                               const torch::Tensor& logit_rows);
+
   const estimators::ModelSpec& spec() const { return spec_; }
   const ModelOptions& options() const { return options_; }
   /// Changes activation checkpointing (e.g. from the trainer's config).
@@ -92,6 +99,9 @@ class CausalLM : public torch::nn::Module {
 
  private:
   torch::Tensor default_positions(const torch::Tensor& input_ids) const;
+  /// The backbone: hidden states after the final norm.
+  torch::Tensor hidden_states(const torch::Tensor& input_ids, AttentionContext& ctx);
+  torch::Tensor head(const torch::Tensor& h);
 
   /// rope_inv_freq() as a float64 tensor on `device`, kept so a forward on a GPU does not copy
   /// it from the host every time. Undefined for learned positions.
