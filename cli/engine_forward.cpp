@@ -29,8 +29,8 @@ constexpr EngineCommand kEngineCommands[] = {
     {"eval", "Mean cross-entropy and perplexity of a model on a token file"},
     {"data", "Prepare token files from text or JSONL"},
     {"checkpoint", "List checkpoints and export them to Hugging Face safetensors"},
-    {"generate", "Generate text from a checkpoint [not in this build yet]"},
-    {"serve", "OpenAI-compatible HTTP server [not in this build yet]"},
+    {"generate", "Generate text from a checkpoint or a Hugging Face model, streamed to the terminal"},
+    {"serve", "OpenAI-compatible HTTP server with continuous batching"},
     {"tokenize", nullptr},  // torch-free: registered for real (cli/tokenize.cpp), not handed over
     {"bench", "Performance suites with stored baselines and a regression verdict [not in this build yet]"},
     {"env", "Report the build, LibTorch, CUDA, BLAS, SIMD, io_uring and database, with fixes for what is slow"},

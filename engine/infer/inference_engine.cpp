@@ -73,9 +73,9 @@ InferenceEngine::InferenceEngine(checkpoint::LoadedModel model, std::shared_ptr<
   if (options.block_size < 1 || options.max_batch_tokens < 1 || options.max_running < 1) {
     throw UsageError(format_error("serve options", "block size, --max-batch-tokens and --max-running must be >= 1"));
   }
-  auto* param = model_.model->parameters().empty() ? nullptr : &model_.model->parameters().front();
-  const auto dtype = param ? param->scalar_type() : torch::kFloat;
-  const auto device = param ? param->device() : torch::Device(torch::kCPU);
+  const auto params = model_.model->parameters();
+  const auto dtype = params.empty() ? torch::kFloat : params.front().scalar_type();
+  const auto device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
   const auto block_bytes = kv_block_bytes(spec, options.block_size, dtype);
   const auto blocks_per_seq = (max_model_len_ + options.block_size - 1) / options.block_size;
   // No use for more blocks than every running sequence at full length needs.
