@@ -49,11 +49,21 @@ class PagedAttention : public model::KvAttention {
                        const torch::Tensor& v) override;
 
  private:
+  /// Attention of the decode-only sequences (one new token each) in one batched product over
+  /// their histories padded to the longest: [1, H, N, d] rows at decode_rows_ filled in `out`.
+  void attend_decodes(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values,
+                      torch::Tensor& out) const;
+
   KvCache& cache_;
   model::AttentionImpl impl_;
   torch::Tensor write_slots_;                ///< [N] slot of every packed token
-  std::vector<torch::Tensor> read_slots_;    ///< per sequence: slots of positions 0 .. past + new - 1
+  // Sequences with several new tokens (prefill chunks), one by one:
+  std::vector<torch::Tensor> read_slots_;    ///< slots of positions 0 .. past + new - 1
   std::vector<std::int64_t> starts_, lengths_;
+  // Decode-only sequences, batched:
+  torch::Tensor decode_rows_;                ///< [D] their packed token indices
+  torch::Tensor decode_slots_;               ///< [D, L] history slots, padded to the longest (L)
+  torch::Tensor decode_padding_;             ///< [D, 1, 1, L] true past each one's history
 };
 
 }  // namespace ds::engine::infer
