@@ -13,12 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "engine/io/safetensors_header.hpp"
+
 namespace ds::engine::io {
 
 class MappedFile;
-
-/// The JSON header may not exceed this (the Rust reference implementation's limit, 100 MB).
-inline constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
 
 /// A named tensor (a Hugging Face parameter name and its tensor).
 using NamedTensor = std::pair<std::string, torch::Tensor>;
@@ -40,7 +39,8 @@ std::string safetensors_dtype_name(torch::ScalarType dtype);
 /// file and kMaxHeaderBytes, JSON object with no duplicate names, known dtypes (F64 F32 F16 BF16
 /// I64 I32 I16 I8 U8 BOOL), shape x dtype size == byte length, offsets inside the data, tensors
 /// contiguous, non-overlapping and covering the data exactly, __metadata__ a string map. Every
-/// violation is a UsageError naming the file (and the tensor).
+/// violation is a UsageError naming the file (and the tensor). The checks live in
+/// parse_safetensors_header (torch-free, fuzzed).
 class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::filesystem::path& path);

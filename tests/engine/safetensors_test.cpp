@@ -169,6 +169,22 @@ TEST(Safetensors, MalformedFilesGetExactMessages) {
        "corrupt"},
       {raw_file(d, "meta.safetensors", R"({"__metadata__": {"format": 1}})", 0),
        "__metadata__ must map strings to strings (got \"format\": 1)"},
+      // Found or guarded while fuzzing (tests/fuzz/safetensors_fuzz.cpp): deep nesting would overflow
+      // the stack in nlohmann's dump, a number too large for a double escaped as out_of_range, and
+      // dimensions over int64 (or whose product is) reached torch as negative sizes.
+      {raw_file(d, "deep.safetensors", "{\"w\": " + std::string(100, '[') + std::string(100, ']') + "}", 0),
+       "header nests too deeply; expected at most 64 levels; hint: this is not a safetensors file, or it is corrupt"},
+      {raw_file(d, "bignum.safetensors", R"({"w": 1e999})", 0),
+       "header is not valid JSON (got [json.exception.out_of_range.406] number overflow parsing '1e999')"},
+      {raw_file(d, "dim.safetensors",
+                R"({"w": {"dtype": "F32", "shape": [9223372036854775808, 0], "data_offsets": [0, 0]}})", 0),
+       "tensor 'w': shape overflows (got [9223372036854775808,0])"},
+      {raw_file(d, "extent.safetensors",
+                R"({"w": {"dtype": "F32", "shape": [0, 4611686018427387904, 4], "data_offsets": [0, 0]}})", 0),
+       "tensor 'w': shape overflows (got [0,4611686018427387904,4])"},
+      {raw_file(d, "bytes.safetensors",
+                R"({"w": {"dtype": "F64", "shape": [4611686018427387904], "data_offsets": [0, 0]}})", 0),
+       "tensor 'w': shape overflows (got [4611686018427387904])"},
   };
   for (const auto& c : cases) EXPECT_EQ(open_error(c.file), c.file.string() + ": " + c.message);
   std::string json_error = open_error(raw_file(d, "json.safetensors", R"({"w": )", 0));
