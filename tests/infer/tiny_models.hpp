@@ -7,7 +7,8 @@
 
 namespace ds::engine::infer::test {
 
-/// ds-tiny (Llama, 4 query / 2 kv heads, tied embeddings) with 2 layers, width 32, 257 tokens.
+/// ds-tiny (Llama, 4 query / 2 kv heads, tied embeddings) with 2 layers, width 32, 257 tokens,
+/// 2048 positions (RoPE: no table) so a long generation can be cancelled mid-way.
 inline estimators::ModelSpec tiny_llama_spec() {
   auto s = estimators::find_model_preset("ds-tiny")->spec;
   s.layers = 2;
@@ -15,6 +16,7 @@ inline estimators::ModelSpec tiny_llama_spec() {
   s.head_dim = 8;
   s.ffn = 64;
   s.vocab = 257;
+  s.max_seq = 2048;
   return s;
 }
 
