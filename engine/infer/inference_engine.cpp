@@ -201,15 +201,28 @@ void InferenceEngine::loop() {
 
 void InferenceEngine::step() {
   auto& sched = state_->scheduler;
+  // Updates are pushed last, after stats() counts this pass: a caller that sees its request end
+  // and reads stats() finds its blocks back in the pool and the request counted as finished.
+  std::vector<std::pair<std::shared_ptr<serve::RequestStream>, serve::GenerationUpdate>> updates;
+  auto publish = [&] {
+    {
+      std::lock_guard lock(mutex_);
+      stats_.running = sched.running();
+      stats_.waiting = sched.waiting();
+      stats_.kv_blocks_used = state_->allocator.num_used();
+      stats_.preemptions = sched.preemptions();
+    }
+    for (auto& [stream, u] : updates) stream->push(std::move(u));
+  };
   for (auto& seq : sched.take_if([](const Sequence& s) { return s.stream->cancelled(); })) {
     serve::GenerationUpdate u;
     u.finish = serve::FinishReason::kCancelled;
     u.prompt_tokens = seq->prompt_tokens;
     u.completion_tokens = seq->generated();
-    seq->stream->push(std::move(u));
+    updates.emplace_back(seq->stream, std::move(u));
   }
   auto chunks = sched.schedule();
-  if (chunks.empty()) return;
+  if (chunks.empty()) return publish();
 
   std::vector<std::int64_t> ids, positions, rows;
   std::vector<SequenceSlice> slices;
@@ -282,7 +295,7 @@ void InferenceEngine::step() {
       seq.first_token_sent = true;
     }
     if (u.finish) finished.push_back(&seq);
-    seq.stream->push(std::move(u));
+    updates.emplace_back(seq.stream, std::move(u));
   }
   if (!finished.empty()) {
     const auto done = sched.take_if([&](const Sequence& s) {
@@ -291,10 +304,13 @@ void InferenceEngine::step() {
     std::lock_guard lock(mutex_);
     stats_.requests_finished += static_cast<std::int64_t>(done.size());
   }
-  std::lock_guard lock(mutex_);
-  stats_.forward_passes += 1;
-  stats_.prompt_tokens += prompt_tokens;
-  stats_.generated_tokens += generated;
+  {
+    std::lock_guard lock(mutex_);
+    stats_.forward_passes += 1;
+    stats_.prompt_tokens += prompt_tokens;
+    stats_.generated_tokens += generated;
+  }
+  publish();
 }
 
 }  // namespace ds::engine::infer

@@ -68,10 +68,10 @@ TEST_P(GreedyReference, EngineTokensEqualPythonFloat64Reference) {
     const std::filesystem::path script = std::filesystem::path(DS_SOURCE_DIR) / "tests/infer/greedy_reference.py";
     std::string args;
     for (const auto& p : {script, dir.path() / "model.safetensors", dir.path() / "config.json"}) {
-      args += "'" + p.string() + "' ";
+      args.append("'").append(p.string()).append("' ");
     }
     args += std::to_string(kNew);
-    for (auto id : prompts[i]) args += " " + std::to_string(id);
+    for (auto id : prompts[i]) args.append(" ").append(std::to_string(id));
     const auto run = ds::test::run_program("/usr/bin/python3", args);
     if (run.code == ds::test::kPythonSkip) GTEST_SKIP() << run.output();
     ASSERT_EQ(run.code, 0) << run.output();
