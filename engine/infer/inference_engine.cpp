@@ -266,6 +266,7 @@ void InferenceEngine::step() {
     const bool stop_token = std::find(stop_ids.begin(), stop_ids.end(), token.id) != stop_ids.end();
     if (stop_token) {
       u.finish = serve::FinishReason::kStop;
+      seq.text += seq.decoder->flush();  // bytes of an unfinished character still come out (as U+FFFD)
     } else {
       seq.text += seq.decoder->push(token.id);
     }
