@@ -4,9 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "engine/env_report.hpp"
@@ -22,10 +21,7 @@ double now_s() {
 }
 
 std::int64_t available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::stringstream text;
-  text << in.rdbuf();
-  return static_cast<std::int64_t>(meminfo_bytes(text.str(), "MemAvailable"));
+  return static_cast<std::int64_t>(meminfo_bytes(read_file("/proc/meminfo"), "MemAvailable"));
 }
 
 /// The longest suffix of `text` that is a proper prefix of some stop string: held back, since
@@ -259,7 +255,8 @@ void InferenceEngine::step() {
     auto token = seq.sampler->sample(values);
     ++generated;
     seq.tokens.push_back(token.id);
-    token.text = tokenizer_->decode(std::span<const std::uint32_t>(&token.id, 1));
+    // A token's own text is only reported with its logprob; the streamed text comes from the decoder.
+    if (seq.sampling.logprobs) token.text = tokenizer_->decode(std::span<const std::uint32_t>(&token.id, 1));
 
     serve::GenerationUpdate u;
     const auto& stop_ids = seq.sampling.stop_token_ids;

@@ -81,21 +81,22 @@ Serving open_serving(const ServingOptions& o) {
   };
   m.token_text = [tok](std::uint32_t id) { return tok->decode(std::span<const std::uint32_t>(&id, 1)); };
   if (text.chat_template) {
-    auto default_template = std::make_shared<chat_template::ChatTemplate>(*text.chat_template, text.chat_template_origin);
+    // Both templates compiled once here, not per request.
     auto config = std::make_shared<chat_template::ModelTextConfig>(text);
-    m.render_chat = [default_template, config](const nlohmann::ordered_json& messages, bool add_generation_prompt,
-                                               const nlohmann::ordered_json& tools) {
+    auto plain = std::make_shared<chat_template::ChatTemplate>(*text.chat_template, text.chat_template_origin);
+    auto with_tools = plain;
+    if (const auto source = chat_template::pick_chat_template(text, true); source && *source != *text.chat_template) {
+      with_tools = std::make_shared<chat_template::ChatTemplate>(*source, text.chat_template_origin);
+    }
+    m.render_chat = [config, plain, with_tools](const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                                const nlohmann::ordered_json& tools) {
       chat_template::ChatRenderOptions ro;
       ro.add_generation_prompt = add_generation_prompt;
       ro.bos_token = config->bos_token;
       ro.eos_token = config->eos_token;
       ro.tools = tools;
       const bool has_tools = tools.is_array() && !tools.empty();
-      const auto source = chat_template::pick_chat_template(*config, has_tools);
-      if (source && *source != *config->chat_template) {
-        return chat_template::render_chat(chat_template::ChatTemplate(*source, config->chat_template_origin), messages, ro);
-      }
-      return chat_template::render_chat(*default_template, messages, ro);
+      return chat_template::render_chat(has_tools ? *with_tools : *plain, messages, ro);
     };
   } else {
     m.render_chat = [name = m.id](const nlohmann::ordered_json&, bool, const nlohmann::ordered_json&) -> std::string {
