@@ -2,12 +2,14 @@
 
 #include <c10/core/Allocator.h>
 #include <c10/core/alignment.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -65,9 +67,20 @@ void delete_owned(void* context) {
   delete owned;  // frees the inner DataPtr through its own deleter
 }
 
+// LibTorch 2.3 made Allocator::allocate non-const and added a pure virtual copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define DS_ALLOCATE_CONST
+#define DS_ALLOCATOR_HAS_COPY_DATA 1
+#else
+#define DS_ALLOCATE_CONST const
+#endif
+
 class CountingAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(std::size_t bytes) const override {
+#ifdef DS_ALLOCATOR_HAS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override { std::memcpy(dest, src, count); }
+#endif
+  c10::DataPtr allocate(std::size_t bytes) DS_ALLOCATE_CONST override {
     const c10::Device cpu(c10::DeviceType::CPU);
     if (bytes == 0) return {nullptr, nullptr, raw_deleter() ? &delete_with_header : &delete_owned, cpu};
     if (g_inner_raw_deleter == nullptr) {
@@ -95,11 +108,14 @@ std::int64_t cpu_counter(const std::atomic<std::int64_t>& counter) {
 }
 
 #ifdef DS_TORCH_CUDA
-c10::cuda::CUDACachingAllocator::Stat cuda_allocated(const torch::Device& device) {
+// {current, peak} of the caching allocator's allocated bytes, all pools. The Stat and StatType
+// names moved to c10::CachingAllocator in LibTorch 2.5, so they are not spelled here; AGGREGATE
+// is index 0 in every version.
+std::pair<std::int64_t, std::int64_t> cuda_allocated(const torch::Device& device) {
   const int index = device.has_index() ? device.index() : c10::cuda::current_device();
-  using c10::cuda::CUDACachingAllocator::StatType;
-  return c10::cuda::CUDACachingAllocator::getDeviceStats(index)
-      .allocated_bytes[static_cast<std::size_t>(StatType::AGGREGATE)];
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
+  const auto& aggregate = stats.allocated_bytes[0];
+  return {aggregate.current, aggregate.peak};
 }
 #endif
 
@@ -131,7 +147,7 @@ bool MemoryTracker::installed() { return g_installed.load(std::memory_order_acqu
 std::int64_t MemoryTracker::current_bytes(const torch::Device& device) {
   if (device.is_cpu()) return cpu_counter(g_live_bytes);
 #ifdef DS_TORCH_CUDA
-  if (device.is_cuda()) return cuda_allocated(device).current;
+  if (device.is_cuda()) return cuda_allocated(device).first;
 #endif
   unsupported(device);
 }
@@ -139,7 +155,7 @@ std::int64_t MemoryTracker::current_bytes(const torch::Device& device) {
 std::int64_t MemoryTracker::peak_bytes(const torch::Device& device) {
   if (device.is_cpu()) return cpu_counter(g_peak_bytes);
 #ifdef DS_TORCH_CUDA
-  if (device.is_cuda()) return cuda_allocated(device).peak;
+  if (device.is_cuda()) return cuda_allocated(device).second;
 #endif
   unsupported(device);
 }

@@ -2,11 +2,15 @@
 // 32 concurrent streams, against a naive loop that submits one request and waits for it before
 // the next. Same engine, same model (a small random Llama on the CPU), same requests.
 //   build/tests/ds_bench_infer --benchmark_counters_tabular=true
+// DS_BENCH_DEVICE=cuda runs them on the GPU in bf16 with a Llama-3.2-1B-shaped model (random
+// weights, byte vocabulary), as scripts/device-check does.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "engine/infer/inference_engine.hpp"
 #include "engine/model/causal_lm.hpp"
@@ -17,6 +21,20 @@ namespace {
 
 constexpr std::int64_t kPromptTokens = 64;
 constexpr std::int64_t kMaxTokens = 32;
+
+bool on_cuda() {
+  const char* device = std::getenv("DS_BENCH_DEVICE");
+  return device != nullptr && std::string(device) == "cuda";
+}
+
+estimators::ModelSpec gpu_spec() {
+  auto spec = estimators::find_model_preset("llama-3.2-1b")->spec;
+  spec.name = "bench-llama-1b";
+  spec.vocab = tokenizer::ByteTokenizer::kVocabSize;
+  spec.tied_embeddings = true;
+  spec.max_seq = 512;
+  return spec;
+}
 
 estimators::ModelSpec small_spec() {
   auto spec = estimators::find_model_preset("ds-tiny")->spec;  // Llama layout, GQA
@@ -34,8 +52,14 @@ estimators::ModelSpec small_spec() {
 
 std::unique_ptr<InferenceEngine> make_engine() {
   checkpoint::LoadedModel loaded;
+  model::ModelOptions model_options;
   loaded.spec = small_spec();
-  loaded.model = model::build_model(loaded.spec, {});
+  if (on_cuda()) {
+    loaded.spec = gpu_spec();
+    model_options.device = torch::Device(torch::kCUDA);
+    model_options.dtype = torch::kBFloat16;
+  }
+  loaded.model = model::build_model(loaded.spec, model_options);
   loaded.model->eval();
   EngineOptions options;
   options.max_running = 32;
