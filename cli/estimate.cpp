@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_context.hpp"
+#include "cli/model_cluster_flags.hpp"
 #include "configs/config_io.hpp"
 #include "estimators/deepspeed_formula.hpp"
 #include "estimators/estimate_json.hpp"
@@ -31,14 +32,6 @@ struct MemoryFlags {
   bool one_plan = false, unfused_attention = false, deepspeed_formula = false;
   double buffer_factor = 1.5;
 };
-
-void add_model_flags(CLI::App* sub, ModelOptions& o) {
-  sub->add_option("--model", o.model, "Preset name, config.json, or a directory holding one (see `ds estimate presets`)");
-  sub->add_option("--params", o.params, "Rough Llama-style model of this many parameters instead, e.g. 7e9");
-  sub->add_option("--layers", o.layers, "With --params: number of layers");
-  sub->add_option("--hidden", o.hidden, "With --params: hidden size");
-  sub->add_option("--seq", o.seq, "Sequence length (default: the model's maximum, at most 4096)");
-}
 
 void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
 void print(const nlohmann::json& j) { std::printf("%s\n", j.dump(2).c_str()); }
@@ -105,15 +98,7 @@ void register_memory(CLI::App& estimate, GlobalOptions& global) {
   auto f = std::make_shared<MemoryFlags>();
   auto* sub = estimate.add_subcommand("memory", "Peak memory per GPU, per node's CPU and NVMe, by ZeRO stage and offload");
   add_model_flags(sub, f->model);
-  ClusterOptions& c = f->cluster;
-  auto* gpu = sub->add_option("--gpu", c.gpu, "Hardware preset: h100-80g, h200, a100-80g, a100-40g, l40s, cpu-only")
-                  ->capture_default_str();
-  sub->add_option("--profile", c.profile, "A stored `ds profile` (id or 'latest') instead of a preset")->excludes(gpu);
-  sub->add_option("--nodes", c.nodes, "Nodes (default 1)");
-  sub->add_option("--gpus-per-node", c.gpus_per_node, "Devices per node (default: the preset's)");
-  sub->add_option("--gpu-mem", c.gpu_mem, "Override device memory, e.g. 80GB or 80GiB");
-  sub->add_option("--cpu-mem", c.cpu_mem, "Override CPU memory per node, e.g. 512GB");
-  sub->add_option("--nvme", c.nvme, "Override NVMe capacity per node, e.g. 4TB");
+  add_cluster_flags(sub, f->cluster);
   add_plan_flags(sub, *f);
   sub->add_flag("--deepspeed-formula", f->deepspeed_formula, "Print DeepSpeed's model-states formulas instead");
   sub->add_option("--additional-buffer-factor", f->buffer_factor, "DeepSpeed formula buffer factor")

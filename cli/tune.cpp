@@ -1,11 +1,77 @@
+// `ds tune`: rank ZeRO stage, offload and parallel layouts with the cost model, print the top-k
+// table (or --json), explain the choice, and write it as a DeepSpeed config.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "autotune/tune_options.hpp"
+#include "autotune/tune_report.hpp"
+#include "autotune/tuner.hpp"
 #include "cli/cli_context.hpp"
+#include "cli/model_cluster_flags.hpp"
+#include "estimators/estimate_options.hpp"
 
 namespace ds::cli {
+namespace {
 
-void register_tune(CLI::App& app, GlobalOptions&) {
-  register_pending(app, "tune", "Rank ZeRO stage, offload and parallel layouts with a cost model", "search plans and emit a DeepSpeed config");
+using namespace ds::autotune;
+
+struct TuneFlags {
+  estimators::ModelOptions model;
+  estimators::ClusterOptions cluster;
+  SearchFlags search;
+  bool explain = false;
+};
+
+void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
+
+void run_tune(TuneFlags f, const GlobalOptions& global) {
+  estimators::ModelSpec model = estimators::resolve_model(f.model);
+  profiles::ClusterSpec cluster = estimators::resolve_cluster(f.cluster);
+  f.search.seq_len = f.model.seq;
+  TuneOptions options = resolve_tune_options(f.search, model, cluster);
+  TuneResult result = tune(model, cluster, options);
+  if (global.json) {
+    std::printf("%s\n", tune_json(model, cluster, options, result).dump(2).c_str());
+    return;
+  }
+  print(render_tune(model, cluster, options, result));
+  if (f.explain) print(render_explain(result, options.objective));
+}
+
+void add_search_flags(CLI::App* sub, SearchFlags& s) {
+  sub->add_option("--stages", s.stages, "ZeRO stages to search (default 0,1,2,3)");
+  sub->add_option("--offload-optimizer", s.offload_optimizer, "Optimizer offload to search (default none,cpu,nvme)");
+  sub->add_option("--offload-param", s.offload_param, "Parameter offload to search, stage 3 (default none,cpu,nvme)");
+  sub->add_option("--micro-batch", s.micro_batches, "Micro-batches to search (default 1,2,4,8,16)");
+  sub->add_option("--grad-accum", s.grad_accums, "Gradient accumulation steps to search (default 1)");
+  sub->add_option("--global-batch", s.global_batch, "Sequences per optimizer step; sets the accumulation of each plan");
+  sub->add_option("--checkpointing", s.checkpointing, "Activation checkpointing to search (default none,selective,full)");
+  sub->add_option("--dtype", s.dtypes, "Precisions to search (default bf16)");
+  sub->add_option("--bucket-sizes", s.bucket_sizes, "Reduce/all-gather bucket elements to search (default 5e7,2e8,5e8)");
+  sub->add_option("--max-tp", s.max_tp, "Largest tensor-parallel degree (default: a node)");
+  sub->add_option("--max-pp", s.max_pp, "Largest pipeline degree (default: the layers)");
+  sub->add_option("--optimizer", s.optimizer, "adam | adamw | sgd | sgd-momentum")->capture_default_str();
+  sub->add_option("--objective", s.objective, "throughput | memory | cost")->capture_default_str();
+  sub->add_option("--top", s.top_k, "Plans to show")->capture_default_str();
+}
+
+}  // namespace
+
+void register_tune(CLI::App& app, GlobalOptions& global) {
+  auto f = std::make_shared<TuneFlags>();
+  auto* cmd = app.add_subcommand("tune", "Rank ZeRO stage, offload and parallel layouts with a cost model");
+  add_model_flags(cmd, f->model);
+  add_cluster_flags(cmd, f->cluster);
+  add_search_flags(cmd, f->search);
+  cmd->add_flag("--explain", f->explain, "Say why the first plan beat the next ones, term by term");
+  cmd->callback([cmd, f, &global] {
+    if (!cmd->get_subcommands().empty()) return;
+    f->cluster.db_path = global.db_path;
+    run_tune(*f, global);
+  });
 }
 
 }  // namespace ds::cli

@@ -1,0 +1,57 @@
+// End-to-end: runs the built `ds tune ...` (DS_BINARY) and checks exit codes, text and JSON.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/support/run_ds.hpp"
+
+namespace {
+
+using ds::test::DsRun;
+using ds::test::run_ds;
+
+const std::string kSmall = "--model gpt2 --gpu a100-80g --gpus-per-node 4 --micro-batch 1,2 --bucket-sizes 5e8 ";
+
+TEST(TuneCli, TableNamesCountsAndTopPlans) {
+  DsRun r = run_ds("tune " + kSmall + "--top 3 --explain");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("search:  "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("candidates"), std::string::npos);
+  EXPECT_NE(r.out.find("tokens/s"), std::string::npos);
+  EXPECT_NE(r.out.find("why #1 ("), std::string::npos);
+}
+
+TEST(TuneCli, JsonRanksByThroughput) {
+  DsRun r = run_ds("--json tune " + kSmall + "--top 4");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["top"].size(), 4u);
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_GE(j["top"][i - 1]["cost"]["tokens_per_s"].get<double>(), j["top"][i]["cost"]["tokens_per_s"].get<double>());
+  }
+  // 6 layouts x 4 stages x 3 x 3 offloads x 2 micro-batches x 3 checkpointing x 1 dtype x 1 bucket.
+  EXPECT_EQ(j["raw_combinations"], 6 * 4 * 9 * 2 * 3);
+}
+
+TEST(TuneCli, BadFlagsExitTwoNamingTheFlag) {
+  struct Case {
+    std::string args, message;
+  };
+  const Case cases[] = {
+      {"--stages 0,5", "--stages: not a ZeRO stage (got '5'); expected 0, 1, 2 or 3"},
+      {"--objective fastest", "--objective: unknown objective (got 'fastest'); expected throughput, memory or cost"},
+      {"--checkpointing none,some", "--checkpointing: unknown value (got 'some'); expected one of none, selective, full"},
+      {"--top 0", "--top: out of range (got 0); expected an integer >= 1"},
+  };
+  for (const auto& c : cases) {
+    DsRun r = run_ds("tune " + kSmall + c.args);
+    EXPECT_EQ(r.code, 2) << c.args;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << ": " << r.err;
+  }
+  DsRun missing = run_ds("tune --gpu a100-80g");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--model: required"), std::string::npos) << missing.err;
+}
+
+}  // namespace

@@ -1,0 +1,158 @@
+#include "autotune/tuner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "autotune/tune_options.hpp"
+#include "autotune/tune_report.hpp"
+#include "common/error.hpp"
+#include "tests/autotune/tune_fixtures.hpp"
+
+namespace {
+
+using ds::autotune::Objective;
+using ds::autotune::SearchFlags;
+using ds::autotune::TuneOptions;
+using ds::autotune::TuneResult;
+using ds::estimators::Checkpointing;
+using ds::estimators::OffloadDevice;
+
+TuneOptions small_options() {
+  TuneOptions o;
+  o.space.micro_batches = {1, 2, 4};
+  o.space.bucket_sizes = {500'000'000};
+  o.space.seq_len = 1024;
+  o.top_k = 5;
+  return o;
+}
+
+TEST(Tuner, EverythingFitsOnABigDevice) {
+  auto cluster = ds::test::round_cluster(2);
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, small_options());
+  EXPECT_EQ(r.candidates + r.skipped.total(), r.raw_combinations);
+  EXPECT_EQ(r.pruned_total(), 0);
+  EXPECT_EQ(r.feasible, r.candidates);
+  ASSERT_EQ(r.top.size(), 5u);
+  for (std::size_t i = 1; i < r.top.size(); ++i) {
+    EXPECT_GE(r.top[i - 1].cost.tokens_per_s, r.top[i].cost.tokens_per_s);
+  }
+}
+
+TEST(Tuner, PrunesWhatTheMemoryEstimatorSaysDoesNotFit) {
+  // 3 GiB per device: GPT-2 with Adam (16 B/param = 2 GB of states) fits only partitioned or
+  // offloaded, and only small micro-batches (activations at seq 1024 are ~0.7 GB per sequence
+  // without checkpointing).
+  auto cluster = ds::test::round_cluster(2);
+  cluster.device_memory_bytes = 3.0 * 1024 * 1024 * 1024;
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, small_options());
+  EXPECT_GT(r.pruned.at("device memory"), 0);
+  EXPECT_EQ(r.feasible + r.pruned_total(), r.candidates);
+  for (const auto& rp : r.top) EXPECT_LE(rp.device_peak_bytes, cluster.device_memory_bytes);
+}
+
+TEST(Tuner, PlansNeedingAnUnknownRateArePrunedWithTheRate) {
+  auto cluster = ds::test::round_cluster(1);
+  cluster.rates.disk_read_bytes_per_s = 0;
+  auto o = small_options();
+  o.space.stages = {3};
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, o);
+  // Optimizer on NVMe (3 param offloads) or parameters on NVMe (cpu and none optimizer offload):
+  // 5 of 9 offload combinations x 3 micro-batches x 3 checkpointing = 45.
+  EXPECT_EQ(r.pruned.at("no disk_read_bytes_per_s"), 45);
+  for (const auto& rp : r.top) {
+    EXPECT_NE(rp.plan.offload_optimizer, OffloadDevice::kNvme);
+    EXPECT_NE(rp.plan.offload_param, OffloadDevice::kNvme);
+  }
+}
+
+TEST(Tuner, NothingFitsNamesTheReasons) {
+  auto cluster = ds::test::round_cluster(1);
+  cluster.device_memory_bytes = 1e8;
+  cluster.cpu_memory_per_node_bytes = 1e8;
+  auto o = small_options();
+  o.space.stages = {0};
+  o.space.checkpointing = {Checkpointing::kNone};
+  try {
+    ds::autotune::tune(ds::test::gpt2(), cluster, o);
+    FAIL() << "no error";
+  } catch (const ds::UsageError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ds tune: no plan fits (got 3 candidates pruned (3 device memory)); expected at least one plan within "
+                 "the cluster's memory; hint: add GPUs, allow offload (--offload-optimizer cpu), smaller --micro-batch "
+                 "or --seq");
+  }
+}
+
+TEST(Tuner, MemoryObjectiveRanksTheSmallestFirst) {
+  auto o = small_options();
+  o.objective = Objective::kMemory;
+  auto r = ds::autotune::tune(ds::test::gpt2(), ds::test::round_cluster(2), o);
+  for (std::size_t i = 1; i < r.top.size(); ++i) EXPECT_LE(r.top[i - 1].device_peak_bytes, r.top[i].device_peak_bytes);
+  // The least memory: the model split by tp 2, optimizer offloaded, full checkpointing, micro-batch 1.
+  EXPECT_EQ(r.top.front().plan.tp, 2);
+  EXPECT_NE(r.top.front().plan.offload_optimizer, OffloadDevice::kNone);
+  EXPECT_EQ(r.top.front().plan.micro_batch, 1);
+  EXPECT_EQ(r.top.front().plan.checkpointing, Checkpointing::kFull);
+}
+
+TEST(Tuner, ExplainAndJsonNameTheTerms) {
+  auto o = small_options();
+  auto cluster = ds::test::round_cluster(2);
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, o);
+  std::string text = ds::autotune::render_explain(r, o.objective);
+  EXPECT_NE(text.find("why #1 ("), std::string::npos) << text;
+  EXPECT_NE(text.find("compute"), std::string::npos);
+  auto j = ds::autotune::tune_json(ds::test::gpt2(), cluster, o, r);
+  EXPECT_EQ(j["top"].size(), 5u);
+  EXPECT_EQ(j["objective"], "throughput");
+  EXPECT_TRUE(j["top"][0]["cost"]["terms_s"].contains("dp_comm"));
+  EXPECT_EQ(j["candidates"], r.candidates);
+}
+
+TEST(TuneOptions, ParsesListsAndNamesTheFlagOnErrors) {
+  auto model = ds::test::gpt2();
+  auto cluster = ds::test::round_cluster(2);
+  SearchFlags f;
+  f.stages = "1, 3";
+  f.micro_batches = "1,2,4";
+  f.offload_optimizer = "none,cpu";
+  f.checkpointing = "full";
+  f.bucket_sizes = "5e7,2e8";
+  f.global_batch = "64";
+  auto o = ds::autotune::resolve_tune_options(f, model, cluster);
+  EXPECT_EQ(o.space.stages, (std::vector<int>{1, 3}));
+  EXPECT_EQ(o.space.micro_batches, (std::vector<std::int64_t>{1, 2, 4}));
+  EXPECT_EQ(o.space.bucket_sizes, (std::vector<std::int64_t>{50'000'000, 200'000'000}));
+  EXPECT_EQ(o.space.global_batch, 64);
+  EXPECT_EQ(o.space.seq_len, 1024);  // GPT-2's n_positions
+
+  struct Case {
+    SearchFlags flags;
+    const char* message;
+  };
+  std::vector<Case> bad(6);
+  bad[0].flags.stages = "0,4";
+  bad[0].message = "--stages: not a ZeRO stage (got '4'); expected 0, 1, 2 or 3";
+  bad[1].flags.micro_batches = "1,,2";
+  bad[1].message = "--micro-batch: empty item in the list (got '1,,2'); expected comma-separated values, e.g. 1,2,4";
+  bad[2].flags.micro_batches = "0";
+  bad[2].message = "--micro-batch: not a whole number >= 1 (got '0'); expected integers >= 1, e.g. 1,2,4";
+  bad[3].flags.objective = "speed";
+  bad[3].message = "--objective: unknown objective (got 'speed'); expected throughput, memory or cost";
+  bad[4].flags.global_batch = "64";
+  bad[4].flags.grad_accums = "1,2";
+  bad[4].message =
+      "--grad-accum: cannot be combined with --global-batch; expected one of them; hint: with --global-batch the "
+      "accumulation follows from micro-batch and dp";
+  bad[5].flags.offload_optimizer = "none,gpu";
+  bad[5].message = "--offload-optimizer: unknown value (got 'gpu'); expected one of none, cpu, nvme";
+  for (const auto& c : bad) {
+    try {
+      ds::autotune::resolve_tune_options(c.flags, model, cluster);
+      ADD_FAILURE() << "no error for " << c.message;
+    } catch (const ds::UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).substr(0, std::string(c.message).size()), c.message);
+    }
+  }
+}
+
+}  // namespace
