@@ -4,6 +4,9 @@
 namespace CLI {
 class App;
 }
+namespace ds::bench {
+class Registry;
+}
 namespace ds::profiles {
 struct CollectiveBenchOptions;
 struct ProbeOptions;
@@ -37,6 +40,13 @@ void register_engine_commands(CLI::App& app, GlobalOptions& global);
 profiles::Profile measure_this_machine(const profiles::ProbeOptions& options, const GlobalOptions& global);
 /// `ds profile collectives-worker`: one rank of the collective probe.
 void run_collectives_worker(const profiles::CollectiveBenchOptions& options, const GlobalOptions& global);
+/// `ds bench`'s cases that need LibTorch: ds-engine replaces the names bench/core_cases.cpp
+/// registers with the real cases (cli/bench_engine_cases.cpp) and returns true; ds leaves the
+/// names and returns false.
+bool add_engine_bench_cases(bench::Registry& registry);
+/// A `ds bench` run or compare that selects an engine case: ds replaces itself with ds-engine on
+/// the same command line; in ds-engine it is never reached (it throws).
+[[noreturn]] void hand_bench_to_engine(const GlobalOptions& global);
 
 // One register function per subcommand, each in cli/<name>.cpp.
 void register_bench(CLI::App& app, GlobalOptions& global);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/log.hpp"
@@ -47,6 +48,22 @@ int read_schema_version(sqlite3* db) {
   Statement st(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   st.step();
   return static_cast<int>(st.get_int(0));
+}
+
+// The versions recorded in schema_migrations (none when `version` says the file is new).
+std::set<int> applied_versions(sqlite3* db, int version) {
+  std::set<int> versions;
+  if (version == 0) return versions;
+  Statement st(db, "SELECT version FROM schema_migrations");
+  while (st.step()) versions.insert(static_cast<int>(st.get_int(0)));
+  return versions;
+}
+
+bool all_applied(const std::vector<Migration>& migrations, const std::set<int>& applied) {
+  for (const auto& m : migrations) {
+    if (applied.count(m.version) == 0) return false;
+  }
+  return true;
 }
 
 void check_not_newer(sqlite3* db, int version, int latest) {
@@ -119,9 +136,13 @@ void Store::migrate(const std::vector<Migration>& migrations) {
   validate_migrations(migrations);
   const int latest = latest_version(migrations);
   int current = 0;
-  retry_while_busy([&] { current = read_schema_version(db_); });
+  std::set<int> applied;
+  retry_while_busy([&] {
+    current = read_schema_version(db_);
+    applied = applied_versions(db_, current);
+  });
   check_not_newer(db_, current, latest);
-  if (current == latest) return;
+  if (all_applied(migrations, applied)) return;
   transaction([&](Transaction& tx) {
     tx.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -129,8 +150,12 @@ void Store::migrate(const std::vector<Migration>& migrations) {
     // Another process may have migrated between the check above and taking the write lock.
     const int now = read_schema_version(db_);
     check_not_newer(db_, now, latest);
+    const std::set<int> done = applied_versions(db_, now);
+    // Every step not yet recorded, not only those above the highest: versions need only
+    // increase, so a step may land in ds after a higher one (4 "tune" after 5 "bench") and must
+    // still reach databases that already have the higher one.
     for (const auto& m : migrations) {
-      if (m.version <= now) continue;
+      if (done.count(m.version) != 0) continue;
       log::debug("store: applying schema migration ", m.version, " '", m.name, "' to ", path_.string());
       tx.exec(m.sql);
       tx.prepare("INSERT INTO schema_migrations (version, name, applied_at)"

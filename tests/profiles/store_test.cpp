@@ -60,6 +60,24 @@ TEST(Store, ANewerDsAppendsOnlyItsNewMigrations) {
   EXPECT_EQ(st.get_text("name"), "more");
 }
 
+TEST(Store, AStepLandingBelowAnAppliedOneIsStillApplied) {
+  // Versions need only increase: 4 may land in ds after 5 (ds tune's tables after ds bench's).
+  TempDir dir;
+  const auto file = dir.path / "ds.db";
+  auto with_gap = two_steps();
+  with_gap.push_back({5, "fifth", "INSERT INTO items (name) VALUES ('fifth')"});
+  { Store store(file, with(with_gap)); }
+  auto filled = two_steps();
+  filled.push_back({4, "fourth", "INSERT INTO items (name) VALUES ('fourth')"});
+  filled.push_back(with_gap.back());
+  Store store(file, with(filled));
+  EXPECT_EQ(store.schema_version(), 5);
+  EXPECT_EQ(count_rows(store, "items"), 3);
+  EXPECT_EQ(count_rows(store, "schema_migrations"), 4);
+  Store again(file, with(filled));  // nothing left to apply
+  EXPECT_EQ(count_rows(again, "items"), 3);
+}
+
 TEST(Store, AFailingMigrationLeavesTheFileUntouched) {
   TempDir dir;
   const auto file = dir.path / "ds.db";

@@ -1,0 +1,127 @@
+// End to end through the built `ds`: the smoke that CI runs (suites end to end, an injected
+// slow-down caught, two runs of the same build not flagged), exit codes, files for CI.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/run_ds.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ds::test::DsRun;
+
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("ds-bench-cli-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  DsRun ds(const std::string& args) const {
+    return ds::test::run_ds("--db '" + (dir_ / "ds.db").string() + "' " + args);
+  }
+  std::string read(const fs::path& p) const {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  fs::path dir_;
+};
+
+// Short runs: a few tenths of a second per case.
+constexpr const char* kQuick = " --max-time 0.3 --min-samples 8 --warmup 1";
+
+TEST_F(BenchCli, ListShowsEverySuite) {
+  DsRun r = ds("bench list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* s : {"estimate/", "core/", "kernels/", "train/", "serve/"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+  }
+  r = ds("--json bench list core --filter count");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["cases"].size(), 1u);
+  EXPECT_EQ(j["cases"][0]["name"], "core/tokenizer-token-count");
+  EXPECT_EQ(j["cases"][0]["kind"], "accuracy");
+}
+
+TEST_F(BenchCli, SmokeBaselineSameBuildUnchangedInjectedSlowdownRegresses) {
+  DsRun r = ds(std::string("bench run estimate core --save-baseline main") + kQuick);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("core/tokenizer-token-count"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("saved as baseline 'main'"), std::string::npos) << r.out;
+  // The same build again: nothing regresses. This machine is shared and noisy, so the smoke
+  // asks for a 30% effect; the statistics tests check the 5% default on controlled samples.
+  r = ds(std::string("--json bench compare --baseline main estimate core --min-effect 0.3") + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["regressed"].get<bool>());
+  EXPECT_EQ(j["cases"].size(), 5u);  // estimate/error-vs-measured is skipped without trials
+  for (const auto& c : j["cases"]) EXPECT_NE(c["verdict"], "no baseline") << c.dump();
+  // A synthetic 2x slow-down: the time and throughput cases regress, the exact ones do not; exit 3.
+  const auto junit = dir_ / "bench.xml";
+  const auto md = dir_ / "bench.md";
+  r = ds(std::string("bench compare --baseline main core --min-effect 0.3 --inject-slowdown 2 --junit '") +
+         junit.string() + "' --markdown '" + md.string() + "'" + kQuick);
+  EXPECT_EQ(r.code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("2 regressed, 0 improved, 1 unchanged"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.substr(r.err.find("ds: error:")),
+            "ds: error: ds bench compare: 2 case(s) regressed against baseline 'main': core/config-parse-zero3, "
+            "core/tokenizer-encode-bpe\n");
+  EXPECT_NE(read(junit).find("<failure message=\"baseline"), std::string::npos);
+  EXPECT_NE(read(md).find("**regression**"), std::string::npos);
+  // The stored run can be compared again without running; the injected run never becomes "latest".
+  r = ds("bench compare --baseline main --run latest --min-effect 0.3");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+}
+
+TEST_F(BenchCli, BadUsageExitsTwo) {
+  DsRun r = ds("bench run kernal");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown suite 'kernal'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'kernels'?"), std::string::npos) << r.err;
+  r = ds("bench compare core");
+  EXPECT_EQ(r.code, 2) << r.err;  // --baseline is required
+  r = ds("bench compare --baseline nope core");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--baseline: no stored baseline named 'nope'"), std::string::npos) << r.err;
+  r = ds("bench run core --filter nothing-matches");
+  EXPECT_EQ(r.code, 2);
+  r = ds("bench run core --save-baseline x --inject-slowdown 2");
+  EXPECT_EQ(r.code, 2);
+  r = ds("bench compare --baseline main --alpha 2");
+  EXPECT_EQ(r.code, 2);
+  r = ds("bench history core/nope");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST_F(BenchCli, HistorySvgAndReport) {
+  for (int i = 0; i < 2; ++i) {
+    DsRun r = ds(std::string("bench run core --filter count") + kQuick);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  const auto svg = dir_ / "history.svg";
+  DsRun r = ds("bench history core/tokenizer-token-count --svg '" + svg.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("10955 tokens"), std::string::npos) << r.out;
+  EXPECT_NE(read(svg).find("<svg xmlns"), std::string::npos);
+  const auto doc = dir_ / "performance.md";
+  std::ofstream(doc) << "# Performance\n\nhand-written text\n";
+  r = ds("bench report --output '" + doc.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text = read(doc);
+  EXPECT_EQ(text.rfind("# Performance\n\nhand-written text\n", 0), 0u) << text;
+  EXPECT_NE(text.find("| `core/tokenizer-token-count` | 10955 tokens |"), std::string::npos) << text;
+}
+
+}  // namespace
