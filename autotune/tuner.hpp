@@ -62,6 +62,11 @@ TuneResult tune(const estimators::ModelSpec& model, const profiles::ClusterSpec&
 /// Whether `a` ranks before `b` under `objective`.
 bool ranks_before(const RankedPlan& a, const RankedPlan& b, Objective objective);
 
+/// The grad_accum the memory estimate of `plan` depends on: the micro-batches a pipeline keeps
+/// in flight, min(pp, grad_accum), when pp > 1; otherwise none (1). The tuner shares one memory
+/// estimate between plans that differ only beyond it.
+std::int64_t memory_grad_accum(const estimators::Plan& plan);
+
 /// The RankedPlan of one given plan (memory and cost), for --explain and --measure reports.
 RankedPlan rank_one(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
                     const estimators::Plan& plan, const CostModel& cost);

@@ -156,3 +156,32 @@ TEST(TuneOptions, ParsesListsAndNamesTheFlagOnErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// The tuner shares memory estimates between plans that differ only in grad_accum beyond
+// memory_grad_accum(); this holds only while the estimator reads grad_accum no other way.
+TEST(Tuner, MemoryEstimateDependsOnAccumulationOnlyThroughThePipeline) {
+  auto model = ds::test::gpt2();
+  auto cluster = ds::test::round_cluster(4);
+  auto count = ds::estimators::count_params(model);
+  for (int pp : {1, 2, 4}) {
+    for (int stage : {0, 1}) {
+      auto p = ds::test::base_plan();
+      p.pp = pp;
+      p.dp = 4 / pp;
+      p.zero_stage = stage;
+      for (std::int64_t ga : {1, 2, 3, 8}) {
+        p.grad_accum = ga;
+        auto direct = ds::estimators::estimate_memory(model, count, cluster, p);
+        auto shared = p;
+        shared.grad_accum = ds::autotune::memory_grad_accum(p);
+        auto memo = ds::estimators::estimate_memory(model, count, cluster, shared);
+        EXPECT_EQ(direct.device_peak_bytes, memo.device_peak_bytes) << "pp " << pp << " ga " << ga;
+        EXPECT_EQ(direct.cpu_peak_bytes_per_node, memo.cpu_peak_bytes_per_node);
+      }
+    }
+  }
+}
+
+}  // namespace
