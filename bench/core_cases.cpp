@@ -7,6 +7,8 @@
 #include <string>
 
 #include "bench/bench_case.hpp"
+#include "autotune/tune_options.hpp"
+#include "autotune/tuner.hpp"
 #include "bench/runner.hpp"
 #include "configs/config_io.hpp"
 #include "engine/tokenizer/byte_level.hpp"
@@ -199,11 +201,29 @@ void register_core(Registry& r) {
          }});
 }
 
+// ---- tune suite ------------------------------------------------------------------------------
+
+void register_tune(Registry& r) {
+  r.add({"tune", "tune/plans-per-s-llama-2-7b",
+         "ds tune's default search for Llama 2 7B on 8 H100: candidate plans estimated and ranked per second",
+         Kind::kThroughput, "plans/s", 0, 0, false, [](const CaseContext&) -> SampleFn {
+           auto in = std::make_shared<EstimateInputs>(llama_7b_zero3());
+           auto options = std::make_shared<autotune::TuneOptions>(
+               autotune::resolve_tune_options(autotune::SearchFlags{}, in->model, in->cluster));
+           return [in, options] {
+             std::int64_t plans = 0;
+             const double s = seconds_per_op(1, [&] { plans = autotune::tune(in->model, in->cluster, *options).candidates; });
+             return static_cast<double>(plans) / s;
+           };
+         }});
+}
+
 }  // namespace
 
 void register_core_cases(Registry& registry) {
   register_estimate(registry);
   register_core(registry);
+  register_tune(registry);
 }
 
 void register_engine_case_names(Registry& r) {

@@ -1,12 +1,12 @@
 #pragma once
-// The cases every `ds` has: the estimate suite and the core suite (config parsing, tokenizer),
-// all torch-free; and the names of the engine's cases, so the light ds can list them.
+// The cases every `ds` has: the estimate, core (config parsing, tokenizer) and tune suites, all
+// torch-free; and the names of the engine's cases, so the light ds can list them.
 
 namespace ds::bench {
 
 class Registry;
 
-/// estimate/* and core/*: torch-free cases with fixed inputs.
+/// estimate/*, core/* and tune/*: torch-free cases with fixed inputs.
 void register_core_cases(Registry& registry);
 
 /// kernels/*, train/*, serve/*: name, kind and description only (no prepare); ds-engine replaces

@@ -84,7 +84,7 @@ TEST(Registry, BuiltInSuites) {
   Registry r;
   register_core_cases(r);
   register_engine_case_names(r);
-  EXPECT_EQ(r.suites(), (std::vector<std::string>{"estimate", "core", "kernels", "train", "serve"}));
+  EXPECT_EQ(r.suites(), (std::vector<std::string>{"estimate", "core", "tune", "kernels", "train", "serve"}));
   for (const auto& c : r.cases()) {
     EXPECT_EQ(c.needs_engine, !c.prepare) << c.name;
     EXPECT_FALSE(c.description.empty()) << c.name;
