@@ -6,11 +6,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "autotune/config_emitter.hpp"
 #include "autotune/tune_options.hpp"
 #include "autotune/tune_report.hpp"
 #include "autotune/tuner.hpp"
 #include "cli/cli_context.hpp"
 #include "cli/model_cluster_flags.hpp"
+#include "configs/config_io.hpp"
 #include "estimators/estimate_options.hpp"
 
 namespace ds::cli {
@@ -23,7 +25,20 @@ struct TuneFlags {
   estimators::ClusterOptions cluster;
   SearchFlags search;
   bool explain = false;
+  std::string out;                        ///< --out: write the first plan as a config (.json or .toml)
+  std::string nvme_path = "/local_nvme";  ///< --nvme-path
+  std::int64_t steps = 0;                 ///< --train-steps: ds.steps of the written config
 };
+
+// Writes the first plan as a config and says how to launch it.
+std::string write_config(const TuneFlags& f, const profiles::ClusterSpec& cluster, const TuneResult& result) {
+  EmitOptions emit;
+  emit.model = f.model.model;
+  emit.nvme_path = f.nvme_path;
+  emit.steps = f.steps;
+  configs::save_config(config_from_plan(result.top.front().plan, cluster, emit), f.out);
+  return launch_line(cluster, f.out);
+}
 
 void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
 
@@ -33,12 +48,19 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
   f.search.seq_len = f.model.seq;
   TuneOptions options = resolve_tune_options(f.search, model, cluster);
   TuneResult result = tune(model, cluster, options);
+  const std::string launch = f.out.empty() ? "" : write_config(f, cluster, result);
   if (global.json) {
-    std::printf("%s\n", tune_json(model, cluster, options, result).dump(2).c_str());
+    auto j = tune_json(model, cluster, options, result);
+    if (!launch.empty()) j["config"] = {{"path", f.out}, {"launch", launch}};
+    std::printf("%s\n", j.dump(2).c_str());
     return;
   }
   print(render_tune(model, cluster, options, result));
   if (f.explain) print(render_explain(result, options.objective));
+  if (!launch.empty()) {
+    print("\nwrote " + f.out + " (plan #1); check it with:\n  ds config check --world-size " +
+          std::to_string(cluster.world_size()) + " " + f.out + "\nrun it with:\n  " + launch + "\n");
+  }
 }
 
 void add_search_flags(CLI::App* sub, SearchFlags& s) {
@@ -67,6 +89,9 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   add_cluster_flags(cmd, f->cluster);
   add_search_flags(cmd, f->search);
   cmd->add_flag("--explain", f->explain, "Say why the first plan beat the next ones, term by term");
+  cmd->add_option("--out", f->out, "Write the first plan as a DeepSpeed config (.json or .toml) for `ds train`");
+  cmd->add_option("--nvme-path", f->nvme_path, "NVMe offload directory written into the config")->capture_default_str();
+  cmd->add_option("--train-steps", f->steps, "ds.steps of the written config (0: unset)");
   cmd->callback([cmd, f, &global] {
     if (!cmd->get_subcommands().empty()) return;
     f->cluster.db_path = global.db_path;

@@ -55,3 +55,16 @@ TEST(TuneCli, BadFlagsExitTwoNamingTheFlag) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TuneCli, OutWritesAConfigThatConfigCheckAccepts) {
+  const std::string path = ::testing::TempDir() + "tuned_ds_config.json";
+  DsRun r = ds::test::run_ds("tune " + kSmall + "--top 2 --out " + path);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ds train --nproc 4 --config " + path), std::string::npos) << r.out;
+  DsRun check = ds::test::run_ds("config check --world-size 4 " + path);
+  EXPECT_EQ(check.code, 0) << check.out << check.err;
+}
+
+}  // namespace
