@@ -1,0 +1,149 @@
+// What the Adam benchmarks share (tests/kernels/adam_bench.cpp, torch-free, and tests/engine/
+// adam_vs_torch_bench.cpp, beside torch::optim::AdamW): page-aligned arrays touched first by the
+// threads that use them, ds's step as a benchmark, and the STREAM triad every row is judged by.
+//
+// Byte conventions (STREAM's: only the bytes the loop names, no write-allocate reads):
+//   triad a[i] = b[i] + s*c[i] on doubles: 24 B/element (two reads, one write);
+//   Adam: 28 B/param (reads param, grad, exp_avg, exp_avg_sq; writes param, exp_avg, exp_avg_sq),
+//   30 B/param with the fused bf16 copy. Adam's writes go to lines it has just read, so it pays
+//   no write-allocate; the triad's store to `a` does (32 B really move), which flatters Adam's
+//   fraction of "triad bandwidth" by up to 32/24 against a triad with non-temporal stores.
+#pragma once
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <cstdint>
+#include <new>
+#include <vector>
+
+#include "kernels/cpu/adam.hpp"
+
+namespace ds::test {
+
+inline constexpr double kAdamBytesPerParam = 28;
+inline constexpr double kAdamBf16BytesPerParam = 30;
+inline constexpr double kTriadBytesPerElement = 24;
+
+/// n values of T on 2 MiB boundaries, first written in parallel with a static schedule (the one
+/// the kernels use), so each thread's pages sit on its own NUMA node.
+template <class T>
+class BenchArray {
+ public:
+  BenchArray(std::int64_t n, T value) : n_(n), data_(static_cast<T*>(::operator new[](bytes(), kAlign))) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) data_[i] = value;
+  }
+  ~BenchArray() { ::operator delete[](data_, kAlign); }
+  BenchArray(const BenchArray&) = delete;
+  BenchArray& operator=(const BenchArray&) = delete;
+  T* data() { return data_; }
+
+ private:
+  static constexpr std::align_val_t kAlign{2u << 20};
+  std::size_t bytes() const { return std::max<std::size_t>(1, static_cast<std::size_t>(n_) * sizeof(T)); }
+  std::int64_t n_;
+  T* data_;
+};
+
+/// Multi-threaded triad bandwidth in bytes/s (24 B/element), the median of 15 passes over three
+/// 256 MiB arrays, measured once per process so every row of a run is judged by the same number.
+inline double triad_bytes_per_s() {
+  static const double rate = [] {
+    const std::int64_t n = 32 << 20;
+    BenchArray<double> a(n, 1.0), b(n, 2.0), c(n, 0.5);
+    std::vector<double> rates;
+    for (int rep = 0; rep < 17; ++rep) {
+      const auto start = std::chrono::steady_clock::now();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t i = 0; i < n; ++i) a.data()[i] = b.data()[i] + 3.0 * c.data()[i];
+      const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
+      if (rep >= 2) rates.push_back(kTriadBytesPerElement * static_cast<double>(n) / s.count());
+    }
+    benchmark::DoNotOptimize(a.data()[n / 2]);
+    std::nth_element(rates.begin(), rates.begin() + rates.size() / 2, rates.end());
+    return rates[rates.size() / 2];
+  }();
+  return rate;
+}
+
+/// Runs `step` once per benchmark iteration, timing the loop itself (wall clock) for the
+/// of_triad counter: Google Benchmark has no ratio counter that is not shown as a rate.
+template <class Step>
+double run_timed(benchmark::State& state, Step&& step) {
+  const auto start = std::chrono::steady_clock::now();
+  for (auto _ : state) {
+    step();
+    benchmark::ClobberMemory();
+  }
+  const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
+  return s.count();
+}
+
+/// Counters every row carries: items/s (params or elements), bytes/s by the conventions above,
+/// the fraction of the triad's bandwidth, and the thread count.
+inline void set_bandwidth_counters(benchmark::State& state, std::int64_t n, double bytes_per_item, double seconds) {
+  const double items = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.SetItemsProcessed(static_cast<std::int64_t>(items));
+  state.SetBytesProcessed(static_cast<std::int64_t>(items * bytes_per_item));
+  if (seconds > 0) state.counters["of_triad"] = items * bytes_per_item / seconds / triad_bytes_per_s();
+  state.counters["threads"] = omp_get_max_threads();
+}
+
+/// The triad itself as a row (Google Benchmark's own timing), beside the Adam rows.
+inline void BM_StreamTriad(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  BenchArray<double> a(n, 1.0), b(n, 2.0), c(n, 0.5);
+  const double seconds = run_timed(state, [&] {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) a.data()[i] = b.data()[i] + 3.0 * c.data()[i];
+  });
+  set_bandwidth_counters(state, n, kTriadBytesPerElement, seconds);
+}
+
+/// ds's step: args {isa, n, bf16 copy 0|1}. The step count advances as in training.
+inline void BM_DsAdam(benchmark::State& state) {
+  const auto isa = static_cast<kernels::CpuIsa>(state.range(0));
+  const std::int64_t n = state.range(1);
+  const bool bf16 = state.range(2) != 0;
+  if (static_cast<int>(isa) > static_cast<int>(kernels::choose_cpu_isa(kernels::detect_cpu_features(), ""))) {
+    state.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
+  BenchArray<float> params(n, 0.5f), grads(n, 1e-3f), exp_avg(n, 0.0f), exp_avg_sq(n, 0.0f);
+  BenchArray<std::uint16_t> half(bf16 ? n : 0, 0);
+  kernels::AdamArrays arrays{.params = params.data(), .grads = grads.data(), .exp_avg = exp_avg.data(),
+                             .exp_avg_sq = exp_avg_sq.data(), .n = n};
+  if (bf16) {
+    arrays.params_half = half.data();
+    arrays.half_type = kernels::HalfType::kBf16;
+  }
+  kernels::AdamOptions options;
+  options.weight_decay = 0.01;
+  const double seconds = run_timed(state, [&] {
+    kernels::adam_step(options, arrays, isa);
+    ++options.step;
+  });
+  state.SetLabel(std::string("ds.cpu_adam/") + kernels::to_string(isa) + (bf16 ? "+bf16" : ""));
+  set_bandwidth_counters(state, n, bf16 ? kAdamBf16BytesPerParam : kAdamBytesPerParam, seconds);
+}
+
+/// Sizes of the published table: 1M, 10M, 100M params.
+inline const std::vector<std::int64_t> kAdamSizes = {1 << 20, 10 << 20, 100 << 20};
+
+/// Registers the triad and ds's rows (every ISA, and the bf16 copy with the best one).
+inline void register_ds_adam_benchmarks() {
+  auto* triad = benchmark::RegisterBenchmark("StreamTriad", BM_StreamTriad)->UseRealTime()->Unit(benchmark::kMillisecond);
+  triad->Arg(32 << 20);
+  const auto best = kernels::choose_cpu_isa(kernels::detect_cpu_features(), "");
+  auto* adam = benchmark::RegisterBenchmark("DsAdam", BM_DsAdam)->UseRealTime()->Unit(benchmark::kMillisecond);
+  adam->ArgNames({"isa", "n", "bf16"});
+  for (std::int64_t n : kAdamSizes) {
+    for (int isa = 0; isa <= static_cast<int>(best); ++isa) adam->Args({isa, n, 0});
+    adam->Args({static_cast<int>(best), n, 1});
+  }
+}
+
+}  // namespace ds::test
