@@ -3,9 +3,18 @@
 #pragma once
 
 // Debian's libtorch is built with Gloo, but ProcessGroupGloo.hpp is guarded by USE_C10D_GLOO,
-// which TorchConfig.cmake does not define; its gloo/ headers come from libgloo-dev.
+// which its TorchConfig.cmake does not define; its gloo/ headers come from libgloo-dev. A pip
+// LibTorch is the other way round: its TorchConfig.cmake defines USE_C10D_GLOO and USE_C10D_NCCL
+// but the wheel ships neither gloo's headers nor (outside the CUDA toolkit) nccl.h. A backend
+// is compiled in when its headers are here, and otherwise refused at run time with a hint.
+#if defined(USE_C10D_GLOO) && !__has_include(<gloo/algorithm.h>)
+#undef USE_C10D_GLOO
+#endif
 #if !defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
 #define USE_C10D_GLOO
+#endif
+#if defined(USE_C10D_NCCL) && !__has_include(<nccl.h>)
+#undef USE_C10D_NCCL
 #endif
 
 #include <torch/version.h>
