@@ -7,13 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "autotune/config_emitter.hpp"
+#include "autotune/tune_history.hpp"
 #include "autotune/tune_options.hpp"
 #include "autotune/tune_report.hpp"
 #include "autotune/tuner.hpp"
 #include "cli/cli_context.hpp"
 #include "cli/model_cluster_flags.hpp"
 #include "configs/config_io.hpp"
+#include "common/error.hpp"
 #include "estimators/estimate_options.hpp"
+#include "profiles/machine_info.hpp"
+#include "profiles/store.hpp"
 
 namespace ds::cli {
 namespace {
@@ -28,7 +32,19 @@ struct TuneFlags {
   std::string out;                        ///< --out: write the first plan as a config (.json or .toml)
   std::string nvme_path = "/local_nvme";  ///< --nvme-path
   std::int64_t steps = 0;                 ///< --train-steps: ds.steps of the written config
+  bool no_record = false;                 ///< --no-record: leave the run out of `ds tune history`
 };
+
+// Stores the run, its candidates and its choice (`ds tune history`); returns the run's id.
+std::int64_t record(const TuneFlags& f, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
+                    const TuneOptions& options, const TuneResult& result, const GlobalOptions& global) {
+  profiles::Store store(profiles::resolve_db_path(global.db_path));
+  TuneRunContext context;
+  context.model = f.model.model.empty() ? "params=" + f.model.params : f.model.model;
+  context.machine_fingerprint = profiles::read_machine_info().fingerprint();
+  context.config_path = f.out;
+  return record_tune_run(store, model, cluster, options, result, context);
+}
 
 // Writes the first plan as a config and says how to launch it.
 std::string write_config(const TuneFlags& f, const profiles::ClusterSpec& cluster, const TuneResult& result) {
@@ -49,8 +65,10 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
   TuneOptions options = resolve_tune_options(f.search, model, cluster);
   TuneResult result = tune(model, cluster, options);
   const std::string launch = f.out.empty() ? "" : write_config(f, cluster, result);
+  const std::int64_t run_id = f.no_record ? 0 : record(f, model, cluster, options, result, global);
   if (global.json) {
     auto j = tune_json(model, cluster, options, result);
+    if (run_id > 0) j["run_id"] = run_id;
     if (!launch.empty()) j["config"] = {{"path", f.out}, {"launch", launch}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
@@ -80,6 +98,30 @@ void add_search_flags(CLI::App* sub, SearchFlags& s) {
   sub->add_option("--top", s.top_k, "Plans to show")->capture_default_str();
 }
 
+void register_history(CLI::App* tune_cmd, GlobalOptions& global) {
+  auto id = std::make_shared<std::int64_t>(0);
+  auto limit = std::make_shared<int>(20);
+  auto* sub = tune_cmd->add_subcommand("history", "Stored tuning runs; with --id, one run's ranked candidates");
+  sub->add_option("--id", *id, "Show this run's candidates");
+  sub->add_option("--limit", *limit, "Runs to list, newest first (0: all)")->capture_default_str();
+  sub->callback([id, limit, &global] {
+    if (*limit < 0) throw UsageError(format_error("--limit", "out of range", std::to_string(*limit), "0 (all) or more"));
+    profiles::Store store(profiles::resolve_db_path(global.db_path));
+    if (*id == 0) {
+      auto runs = list_tune_runs(store, *limit);
+      if (!global.json) return print(render_history(runs));
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : runs) out.push_back(history_json(r));
+      return print(out.dump(2) + "\n");
+    }
+    auto run = find_tune_run(store, *id);
+    if (!run) {
+      throw UsageError(format_error("--id", "no such tuning run", std::to_string(*id), "an id from `ds tune history`"));
+    }
+    global.json ? print(history_json(*run).dump(2) + "\n") : print(render_run(*run));
+  });
+}
+
 }  // namespace
 
 void register_tune(CLI::App& app, GlobalOptions& global) {
@@ -92,11 +134,13 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--out", f->out, "Write the first plan as a DeepSpeed config (.json or .toml) for `ds train`");
   cmd->add_option("--nvme-path", f->nvme_path, "NVMe offload directory written into the config")->capture_default_str();
   cmd->add_option("--train-steps", f->steps, "ds.steps of the written config (0: unset)");
+  cmd->add_flag("--no-record", f->no_record, "Do not store this run in the database (`ds tune history`)");
   cmd->callback([cmd, f, &global] {
     if (!cmd->get_subcommands().empty()) return;
     f->cluster.db_path = global.db_path;
     run_tune(*f, global);
   });
+  register_history(cmd, global);
 }
 
 }  // namespace ds::cli

@@ -5,6 +5,7 @@
 #include "profiles/bench_tables.hpp"
 #include "profiles/profile_store.hpp"
 #include "profiles/trials.hpp"
+#include "profiles/tune_tables.hpp"
 
 namespace ds::profiles {
 namespace {
@@ -31,8 +32,8 @@ std::vector<Migration> build_migrations() {
   list.push_back({2, "profiles", profile_tables_sql()});
   // 3: one row per train/tune/bench run, predicted next to measured (issue 6).
   list.push_back({3, "trials", trial_tables_sql()});
-  // 4 is reserved for ds tune's tables (issue 7), which land separately; the versions need only
-  // increase (validate_migrations), so 5 can come first.
+  // 4: ds tune's runs, their ranked candidates and the fitted cost-model coefficients (issue 8).
+  list.push_back({4, "tune", tune_tables_sql()});
   // 5: ds bench's runs, per-case results with every sample, and named baselines (issue 10).
   list.push_back({5, "bench", bench_tables_sql()});
   // Append new entries below (version 6, ...) with the issue that needs the table.

@@ -13,8 +13,11 @@ using ds::test::run_ds;
 
 const std::string kSmall = "--model gpt2 --gpu a100-80g --gpus-per-node 4 --micro-batch 1,2 --bucket-sizes 5e8 ";
 
+// Every run here records into its own database, never the user's.
+std::string db() { return "--db '" + ::testing::TempDir() + "tune_cli_test.db' "; }
+
 TEST(TuneCli, TableNamesCountsAndTopPlans) {
-  DsRun r = run_ds("tune " + kSmall + "--top 3 --explain");
+  DsRun r = run_ds(db() + "tune " + kSmall + "--top 3 --explain");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("search:  "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("candidates"), std::string::npos);
@@ -23,7 +26,7 @@ TEST(TuneCli, TableNamesCountsAndTopPlans) {
 }
 
 TEST(TuneCli, JsonRanksByThroughput) {
-  DsRun r = run_ds("--json tune " + kSmall + "--top 4");
+  DsRun r = run_ds(db() + "--json tune " + kSmall + "--top 4");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["top"].size(), 4u);
@@ -45,11 +48,11 @@ TEST(TuneCli, BadFlagsExitTwoNamingTheFlag) {
       {"--top 0", "--top: out of range (got 0); expected an integer >= 1"},
   };
   for (const auto& c : cases) {
-    DsRun r = run_ds("tune " + kSmall + c.args);
+    DsRun r = run_ds(db() + "tune " + kSmall + c.args);
     EXPECT_EQ(r.code, 2) << c.args;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << ": " << r.err;
   }
-  DsRun missing = run_ds("tune --gpu a100-80g");
+  DsRun missing = run_ds(db() + "tune --gpu a100-80g");
   EXPECT_EQ(missing.code, 2);
   EXPECT_NE(missing.err.find("--model: required"), std::string::npos) << missing.err;
 }
@@ -60,11 +63,30 @@ namespace {
 
 TEST(TuneCli, OutWritesAConfigThatConfigCheckAccepts) {
   const std::string path = ::testing::TempDir() + "tuned_ds_config.json";
-  DsRun r = ds::test::run_ds("tune " + kSmall + "--top 2 --out " + path);
+  DsRun r = ds::test::run_ds(db() + "tune " + kSmall + "--top 2 --out " + path);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("ds train --nproc 4 --config " + path), std::string::npos) << r.out;
   DsRun check = ds::test::run_ds("config check --world-size 4 " + path);
   EXPECT_EQ(check.code, 0) << check.out << check.err;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(TuneCli, HistoryListsTheRunAndItsCandidates) {
+  DsRun r = ds::test::run_ds(db() + "--json tune " + kSmall + "--top 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto id = nlohmann::json::parse(r.out)["run_id"].get<std::int64_t>();
+  DsRun list = ds::test::run_ds(db() + "--json tune history --limit 1");
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out)[0]["id"], id);
+  DsRun one = ds::test::run_ds(db() + "--json tune history --id " + std::to_string(id));
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out)["top"].size(), 2u);
+  DsRun missing = ds::test::run_ds(db() + "tune history --id 999999");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--id: no such tuning run (got 999999)"), std::string::npos) << missing.err;
 }
 
 }  // namespace
