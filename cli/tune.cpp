@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "autotune/calibration_store.hpp"
 #include "autotune/config_emitter.hpp"
 #include "autotune/tune_history.hpp"
 #include "autotune/tune_options.hpp"
@@ -33,7 +34,22 @@ struct TuneFlags {
   std::string nvme_path = "/local_nvme";  ///< --nvme-path
   std::int64_t steps = 0;                 ///< --train-steps: ds.steps of the written config
   bool no_record = false;                 ///< --no-record: leave the run out of `ds tune history`
+  bool no_calibration = false;            ///< --no-calibration: price with the derived model only
 };
+
+// The newest coefficients fitted on this machine for this cluster source, applied to `options`;
+// returns the line that says so (empty when there are none).
+std::string apply_calibration(const profiles::ClusterSpec& cluster, const GlobalOptions& global, TuneOptions& options) {
+  profiles::Store store(profiles::resolve_db_path(global.db_path));
+  auto fit = latest_calibration(store, profiles::read_machine_info().fingerprint(), cluster.source);
+  if (!fit) return "";
+  options.cost.coefficients = fit->calibration.coefficients;
+  char line[200];
+  std::snprintf(line, sizeof line, "calibration %lld: %d trials, step-time MAPE %.1f%% -> %.1f%% (--no-calibration to ignore)\n",
+                static_cast<long long>(fit->id), fit->calibration.trials, 100 * fit->calibration.mape_before,
+                100 * fit->calibration.mape_after);
+  return line;
+}
 
 // Stores the run, its candidates and its choice (`ds tune history`); returns the run's id.
 std::int64_t record(const TuneFlags& f, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
@@ -63,6 +79,7 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
   profiles::ClusterSpec cluster = estimators::resolve_cluster(f.cluster);
   f.search.seq_len = f.model.seq;
   TuneOptions options = resolve_tune_options(f.search, model, cluster);
+  const std::string calibrated = f.no_calibration ? "" : apply_calibration(cluster, global, options);
   TuneResult result = tune(model, cluster, options);
   const std::string launch = f.out.empty() ? "" : write_config(f, cluster, result);
   const std::int64_t run_id = f.no_record ? 0 : record(f, model, cluster, options, result, global);
@@ -73,7 +90,7 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  print(render_tune(model, cluster, options, result));
+  print(calibrated + render_tune(model, cluster, options, result));
   if (f.explain) print(render_explain(result, options.objective));
   if (!launch.empty()) {
     print("\nwrote " + f.out + " (plan #1); check it with:\n  ds config check --world-size " +
@@ -122,6 +139,49 @@ void register_history(CLI::App* tune_cmd, GlobalOptions& global) {
   });
 }
 
+struct CalibrateFlags {
+  estimators::ClusterOptions cluster;
+  int min_trials = CalibrationOptions{}.min_trials;
+  bool dry_run = false;
+};
+
+void run_calibrate(const CalibrateFlags& f, const GlobalOptions& global) {
+  profiles::ClusterSpec cluster = estimators::resolve_cluster(f.cluster);
+  profiles::Store store(profiles::resolve_db_path(global.db_path));
+  const std::string machine = profiles::read_machine_info().fingerprint();
+  profiles::TrialQuery query;
+  query.machine_fingerprint = machine;
+  std::vector<SkippedTrial> skipped;
+  auto samples = samples_from_trials(profiles::list_trials(store, query), cluster, {}, &skipped);
+  CalibrationOptions options;
+  options.min_trials = f.min_trials;
+  Calibration fit = calibrate(samples, CostCoefficients{}, options);
+  const std::int64_t id = f.dry_run ? 0 : save_calibration(store, machine, cluster.source, fit);
+  if (global.json) {
+    nlohmann::json j = {{"id", id}, {"cluster_source", cluster.source}, {"trials", fit.trials},
+                        {"mape_before", fit.mape_before}, {"mape_after", fit.mape_after},
+                        {"coefficients", coefficients_json(fit.coefficients)}, {"trial_ids", fit.trial_ids},
+                        {"skipped", skipped.size()}};
+    return print(j.dump(2) + "\n");
+  }
+  print(render_calibration(samples, fit, cluster.source));
+  if (!skipped.empty()) print(std::to_string(skipped.size()) + " trials not used (first: " + skipped.front().reason + ")\n");
+  if (id > 0) print("stored as calibration " + std::to_string(id) + "; `ds tune` with the same cluster flags uses it\n");
+}
+
+void register_calibrate(CLI::App* tune_cmd, GlobalOptions& global) {
+  auto f = std::make_shared<CalibrateFlags>();
+  auto* sub = tune_cmd->add_subcommand("calibrate", "Fit the cost model's per-term coefficients to this machine's measured trials");
+  add_cluster_flags(sub, f->cluster);
+  sub->add_option("--min-trials", f->min_trials, "Refuse to fit from fewer trials")->capture_default_str();
+  sub->add_flag("--dry-run", f->dry_run, "Fit and report without storing");
+  sub->callback([f, &global] {
+    auto flags = *f;
+    flags.cluster.db_path = global.db_path;
+    run_calibrate(flags, global);
+  });
+}
+
 }  // namespace
 
 void register_tune(CLI::App& app, GlobalOptions& global) {
@@ -134,6 +194,7 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--out", f->out, "Write the first plan as a DeepSpeed config (.json or .toml) for `ds train`");
   cmd->add_option("--nvme-path", f->nvme_path, "NVMe offload directory written into the config")->capture_default_str();
   cmd->add_option("--train-steps", f->steps, "ds.steps of the written config (0: unset)");
+  cmd->add_flag("--no-calibration", f->no_calibration, "Ignore coefficients fitted by `ds tune calibrate`");
   cmd->add_flag("--no-record", f->no_record, "Do not store this run in the database (`ds tune history`)");
   cmd->callback([cmd, f, &global] {
     if (!cmd->get_subcommands().empty()) return;
@@ -141,6 +202,7 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
     run_tune(*f, global);
   });
   register_history(cmd, global);
+  register_calibrate(cmd, global);
 }
 
 }  // namespace ds::cli

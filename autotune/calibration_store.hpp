@@ -1,0 +1,63 @@
+#pragma once
+// Where calibration meets the database: measured trials (profiles/trials.hpp) become
+// CalibrationSamples, fitted coefficients are stored per machine and cluster source
+// (tune_calibrations, schema step 4) and the latest are read back by `ds tune`.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autotune/calibration.hpp"
+#include "profiles/trials.hpp"
+
+namespace ds::profiles {
+class Store;
+}
+
+namespace ds::autotune {
+
+/// Plan from estimators::plan_json's object; throws UsageError naming `where` and the field.
+estimators::Plan plan_from_json(const nlohmann::json& j, const std::string& where);
+
+/// A trial the fit could not use, and why.
+struct SkippedTrial {
+  std::int64_t trial_id = 0;
+  std::string reason;
+};
+
+/// The samples of `trials` priced on `cluster` (each trial's ranks as the ranks of one node):
+/// only finished ("ok") trials with a measured step time, a plan and a model name ds can load,
+/// on the same kind of device as the cluster. The rest are listed in `skipped`.
+std::vector<CalibrationSample> samples_from_trials(const std::vector<profiles::Trial>& trials,
+                                                   const profiles::ClusterSpec& cluster,
+                                                   const CostModelOptions& cost_options,
+                                                   std::vector<SkippedTrial>* skipped = nullptr);
+
+/// A stored fit.
+struct StoredCalibration {
+  std::int64_t id = 0;
+  std::string created_at;
+  std::string machine_fingerprint;
+  std::string cluster_source;  ///< ClusterSpec::source the coefficients were fitted for
+  Calibration calibration;
+};
+
+/// Stores a fit; returns its id.
+std::int64_t save_calibration(profiles::Store& store, const std::string& machine_fingerprint,
+                              const std::string& cluster_source, const Calibration& calibration);
+
+/// The newest fit for this machine and cluster source, if any.
+std::optional<StoredCalibration> latest_calibration(profiles::Store& store, const std::string& machine_fingerprint,
+                                                    const std::string& cluster_source);
+
+/// Each trial's measured step next to the prediction before and after the fit, the MAPE and the
+/// fitted coefficients (`ds tune calibrate`).
+std::string render_calibration(const std::vector<CalibrationSample>& samples, const Calibration& fit,
+                               const std::string& cluster_source);
+
+/// {"term": coefficient, ...}
+nlohmann::json coefficients_json(const CostCoefficients& c);
+
+}  // namespace ds::autotune

@@ -1,0 +1,105 @@
+#include "autotune/calibration_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "estimators/estimate_json.hpp"
+#include "profiles/store.hpp"
+#include "tests/autotune/tune_fixtures.hpp"
+
+namespace {
+
+using ds::autotune::CostCoefficients;
+using ds::autotune::CostTerm;
+
+// Trials of GPT-2 on a 2-rank CPU "cluster" whose measured steps are what the cost model says
+// with compute 1.5x and optimizer 3x slower: the fit from the stored rows finds those factors.
+std::vector<ds::profiles::Trial> trials(const ds::profiles::ClusterSpec& cluster) {
+  ds::autotune::CostModelOptions truth;
+  truth.coefficients[CostTerm::kCompute] = 1.5;
+  truth.coefficients[CostTerm::kOptimizer] = 3.0;
+  ds::autotune::CostModel cost(ds::test::gpt2(), cluster, truth);
+  std::vector<ds::profiles::Trial> out;
+  int id = 0;
+  for (int stage : {0, 1, 2}) {
+    for (std::int64_t mb : {1, 2, 4}) {
+      for (std::int64_t ga : {1, 4}) {
+        auto p = ds::test::base_plan();
+        // Two sequence lengths, or compute and attention always come in one proportion and
+        // no fit can tell them apart.
+        p.seq_len = ga == 1 ? 256 : 1024;
+        p.dp = 2;
+        p.zero_stage = stage;
+        p.micro_batch = mb;
+        p.grad_accum = ga;
+        ds::profiles::Trial t;
+        t.id = ++id;
+        t.source = "tune";
+        t.status = "ok";
+        t.model = "gpt2";
+        t.plan_json = ds::estimators::plan_json(p);
+        t.device = "cpu";
+        t.world_size = 2;
+        t.measured_step_time_s = cost.estimate(p).step_time_s;
+        out.push_back(t);
+      }
+    }
+  }
+  out.front().status = "oom";  // not used
+  return out;
+}
+
+TEST(CalibrationStore, PlanJsonRoundTrips) {
+  auto p = ds::test::base_plan();
+  p.zero_stage = 3;
+  p.offload_param = ds::estimators::OffloadDevice::kNvme;
+  p.offload_optimizer = ds::estimators::OffloadDevice::kCpu;
+  p.checkpointing = ds::estimators::Checkpointing::kSelective;
+  p.tp = 2;
+  p.reduce_bucket_size = 123;
+  p.overlap_comm = false;
+  auto j = ds::estimators::plan_json(p);
+  EXPECT_EQ(ds::estimators::plan_json(ds::autotune::plan_from_json(j, "plan")), j);
+  EXPECT_THROW(ds::autotune::plan_from_json(nlohmann::json::array(), "plan"), ds::UsageError);
+  j["dtype"] = "fp8";
+  EXPECT_THROW(ds::autotune::plan_from_json(j, "plan"), ds::UsageError);
+}
+
+TEST(CalibrationStore, FitsStoredTrialsAndReadsTheCoefficientsBack) {
+  auto cluster = ds::test::round_cluster(2);
+  cluster.device = ds::profiles::DeviceKind::kCpu;
+  std::vector<ds::autotune::SkippedTrial> skipped;
+  auto samples = ds::autotune::samples_from_trials(trials(cluster), cluster, {}, &skipped);
+  ASSERT_EQ(samples.size(), 17u);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].reason, "status oom");
+  auto fit = ds::autotune::calibrate(samples, CostCoefficients{});
+  EXPECT_NEAR(fit.coefficients[CostTerm::kCompute], 1.5, 0.01);
+  EXPECT_NEAR(fit.coefficients[CostTerm::kOptimizer], 3.0, 0.1);  // a few ms of each step: the ridge shows
+  EXPECT_LT(fit.mape_after, 0.005);
+  EXPECT_GT(fit.mape_before, 0.2);
+
+  ds::profiles::Store store(":memory:");
+  EXPECT_FALSE(ds::autotune::latest_calibration(store, "fp", "round"));
+  ds::autotune::save_calibration(store, "fp", "round", fit);
+  const auto id = ds::autotune::save_calibration(store, "fp", "round", fit);
+  auto back = ds::autotune::latest_calibration(store, "fp", "round");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->id, id);
+  EXPECT_EQ(back->calibration.coefficients.scale, fit.coefficients.scale);
+  EXPECT_EQ(back->calibration.trials, 17);
+  EXPECT_EQ(back->calibration.trial_ids, fit.trial_ids);
+  EXPECT_DOUBLE_EQ(back->calibration.mape_after, fit.mape_after);
+  EXPECT_FALSE(ds::autotune::latest_calibration(store, "fp", "h100-80g"));  // other cluster source
+  EXPECT_FALSE(ds::autotune::latest_calibration(store, "other", "round"));  // other machine
+}
+
+TEST(CalibrationStore, TrialsOnAnotherDeviceKindAreNotUsed) {
+  auto cluster = ds::test::round_cluster(2);  // a GPU cluster
+  std::vector<ds::autotune::SkippedTrial> skipped;
+  auto cpu_cluster = cluster;
+  cpu_cluster.device = ds::profiles::DeviceKind::kCpu;
+  EXPECT_TRUE(ds::autotune::samples_from_trials(trials(cpu_cluster), cluster, {}, &skipped).empty());
+  EXPECT_EQ(skipped.back().reason, "ran on cpu");
+}
+
+}  // namespace
