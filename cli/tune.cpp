@@ -3,11 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "autotune/calibration_store.hpp"
 #include "autotune/config_emitter.hpp"
+#include "autotune/measure.hpp"
+#include "autotune/train_runner.hpp"
 #include "autotune/tune_history.hpp"
 #include "autotune/tune_options.hpp"
 #include "autotune/tune_report.hpp"
@@ -35,7 +39,43 @@ struct TuneFlags {
   std::int64_t steps = 0;                 ///< --train-steps: ds.steps of the written config
   bool no_record = false;                 ///< --no-record: leave the run out of `ds tune history`
   bool no_calibration = false;            ///< --no-calibration: price with the derived model only
+  int measure = 0;                        ///< --measure K: run the top K plans through ds train
+  int explore = 2;                        ///< --explore: extra picks further down the list
+  std::string data;                       ///< --data: token file for the measured runs
+  std::int64_t measure_steps = 6;         ///< --measure-steps
+  std::string measure_dir = "runs/tune";  ///< --measure-dir
+  std::string device;                     ///< --device for the measured runs
 };
+
+// --measure: runs the picks through `ds train`, recalibrates, re-ranks; returns the report text.
+MeasureReport run_measure(const TuneFlags& f, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
+                          const TuneOptions& options, const TuneResult& result, const GlobalOptions& global) {
+  if (f.data.empty()) {
+    throw UsageError(format_error("--measure", "needs training data", "", "--data FILE (a token file)",
+                                  "make one with `ds data prepare --input FILE --out data/train.bin`"));
+  }
+  if (f.measure_steps < 2) {
+    throw UsageError(format_error("--measure-steps", "out of range", std::to_string(f.measure_steps),
+                                  "2 or more (the first step warms up and is not timed)"));
+  }
+  profiles::Store store(profiles::resolve_db_path(global.db_path));
+  TrainRunnerOptions runner_options;
+  runner_options.ds_binary = std::filesystem::read_symlink("/proc/self/exe").string();
+  runner_options.db_path = store.path().string();
+  runner_options.run_root = f.measure_dir;
+  runner_options.nproc = cluster.gpus_per_node;
+  runner_options.device = f.device;
+  TrainProcessRunner runner(runner_options);
+  MeasureOptions m;
+  m.top = f.measure;
+  m.explore = f.explore;
+  m.emit.model = f.model.model;
+  m.emit.nvme_path = f.nvme_path;
+  m.emit.steps = f.measure_steps;
+  m.emit.data = f.data;
+  m.machine_fingerprint = profiles::read_machine_info().fingerprint();
+  return measure_plans(model, cluster, options, result, runner, store, m);
+}
 
 // The newest coefficients fitted on this machine for this cluster source, applied to `options`;
 // returns the line that says so (empty when there are none).
@@ -81,16 +121,45 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
   TuneOptions options = resolve_tune_options(f.search, model, cluster);
   const std::string calibrated = f.no_calibration ? "" : apply_calibration(cluster, global, options);
   TuneResult result = tune(model, cluster, options);
+  std::optional<MeasureReport> measured;
+  if (f.measure > 0) {
+    measured = run_measure(f, model, cluster, options, result, global);
+    // What is written and stored is the ranking after measuring.
+    if (measured->calibration) options.cost.coefficients = measured->calibration->coefficients;
+    std::swap(result, measured->reranked);
+  }
   const std::string launch = f.out.empty() ? "" : write_config(f, cluster, result);
   const std::int64_t run_id = f.no_record ? 0 : record(f, model, cluster, options, result, global);
   if (global.json) {
     auto j = tune_json(model, cluster, options, result);
     if (run_id > 0) j["run_id"] = run_id;
+    if (measured) {
+      nlohmann::json runs = nlohmann::json::array();
+      for (const auto& m : measured->plans) {
+        runs.push_back({{"rank", m.rank}, {"plan", plan_label(m.ranked.plan)}, {"predicted_s", m.ranked.cost.step_time_s},
+                        {"predicted_after_s", m.predicted_after_s}, {"status", m.run.status},
+                        {"measured_s", m.run.step_time_s ? nlohmann::json(*m.run.step_time_s) : nlohmann::json()},
+                        {"trial_id", m.run.trial_id ? nlohmann::json(*m.run.trial_id) : nlohmann::json()},
+                        {"error", m.run.error}});
+      }
+      j["measured"] = runs;
+      if (measured->calibration) {
+        j["calibration"] = {{"id", measured->calibration_id}, {"trials", measured->calibration->trials},
+                            {"mape_before", measured->calibration->mape_before},
+                            {"mape_after", measured->calibration->mape_after}};
+      }
+    }
     if (!launch.empty()) j["config"] = {{"path", f.out}, {"launch", launch}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
-  print(calibrated + render_tune(model, cluster, options, result));
+  if (measured) {
+    // measured->reranked holds the ranking before measuring (swapped above).
+    print(calibrated + render_tune(model, cluster, options, measured->reranked) + render_measure(*measured) +
+          "\nre-ranked with the new coefficients:\n" + render_tune(model, cluster, options, result));
+  } else {
+    print(calibrated + render_tune(model, cluster, options, result));
+  }
   if (f.explain) print(render_explain(result, options.objective));
   if (!launch.empty()) {
     print("\nwrote " + f.out + " (plan #1); check it with:\n  ds config check --world-size " +
@@ -194,6 +263,13 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--out", f->out, "Write the first plan as a DeepSpeed config (.json or .toml) for `ds train`");
   cmd->add_option("--nvme-path", f->nvme_path, "NVMe offload directory written into the config")->capture_default_str();
   cmd->add_option("--train-steps", f->steps, "ds.steps of the written config (0: unset)");
+  cmd->add_option("--measure", f->measure, "Run the top K plans for a few steps through ds train, recalibrate, re-rank");
+  cmd->add_option("--explore", f->explore, "With --measure: extra plans picked further down the top list")->capture_default_str();
+  cmd->add_option("--data", f->data, "With --measure: token file to train on (`ds data prepare`)");
+  cmd->add_option("--measure-steps", f->measure_steps, "With --measure: steps per run (the first is not timed)")
+      ->capture_default_str();
+  cmd->add_option("--measure-dir", f->measure_dir, "With --measure: run directories go here")->capture_default_str();
+  cmd->add_option("--device", f->device, "With --measure: cpu | cuda (ds train's --device)");
   cmd->add_flag("--no-calibration", f->no_calibration, "Ignore coefficients fitted by `ds tune calibrate`");
   cmd->add_flag("--no-record", f->no_record, "Do not store this run in the database (`ds tune history`)");
   cmd->callback([cmd, f, &global] {

@@ -1,0 +1,133 @@
+#include "autotune/measure.hpp"
+
+#include <gtest/gtest.h>
+
+#include "autotune/train_runner.hpp"
+#include "profiles/store.hpp"
+#include "profiles/trials.hpp"
+#include "estimators/estimate_json.hpp"
+#include "tests/autotune/tune_fixtures.hpp"
+
+namespace {
+
+using ds::autotune::CostTerm;
+using ds::autotune::MeasuredRun;
+
+TEST(Measure, PicksTheTopAndSpreadsTheExploration) {
+  EXPECT_EQ(ds::autotune::measure_picks(3, 2, 10), (std::vector<int>{1, 2, 3, 7, 10}));
+  EXPECT_EQ(ds::autotune::measure_picks(2, 0, 10), (std::vector<int>{1, 2}));
+  EXPECT_EQ(ds::autotune::measure_picks(5, 3, 4), (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(ds::autotune::measure_picks(1, 5, 3), (std::vector<int>{1, 2, 3}));
+}
+
+// A machine whose steps take what the cost model says with compute 2x: each run "measures"
+// that and records a trial the way ds train does; the second run runs out of memory.
+class FakeRunner : public ds::autotune::TrialRunner {
+ public:
+  FakeRunner(ds::profiles::Store& store, const ds::profiles::ClusterSpec& cluster) : store_(store), cluster_(cluster) {}
+  MeasuredRun run(const ds::configs::Config&, const ds::estimators::Plan& plan, int index) override {
+    MeasuredRun r;
+    if (index == 1) {
+      r.status = "oom";
+      r.error = "out of memory";
+      return r;
+    }
+    ds::autotune::CostModelOptions truth;
+    truth.coefficients[CostTerm::kCompute] = 2.0;
+    r.step_time_s = ds::autotune::CostModel(ds::test::gpt2(), cluster_, truth).estimate(plan).step_time_s;
+    ds::profiles::Trial t;
+    t.source = "train";
+    t.status = "ok";
+    t.model = "gpt2";
+    t.plan_json = ds::estimators::plan_json(plan);
+    t.device = "cuda:0";
+    t.machine_fingerprint = "fp";
+    t.world_size = plan.world();
+    t.measured_step_time_s = r.step_time_s;
+    r.trial_id = ds::profiles::record_trial(store_, t);
+    ++runs;
+    return r;
+  }
+  int runs = 0;
+
+ private:
+  ds::profiles::Store& store_;
+  ds::profiles::ClusterSpec cluster_;
+};
+
+TEST(Measure, RecordsFailuresRecalibratesAndReranks) {
+  ds::profiles::Store store(":memory:");
+  auto model = ds::test::gpt2();
+  auto cluster = ds::test::round_cluster(2);
+  ds::autotune::TuneOptions o;
+  o.space.micro_batches = {1, 2, 4};
+  o.space.bucket_sizes = {500'000'000};
+  o.space.seq_len = 1024;
+  o.top_k = 12;
+  auto result = ds::autotune::tune(model, cluster, o);
+  FakeRunner runner(store, cluster);
+  ds::autotune::MeasureOptions m;
+  m.top = 4;
+  m.explore = 3;
+  m.emit.model = "gpt2";
+  m.machine_fingerprint = "fp";
+  auto report = ds::autotune::measure_plans(model, cluster, o, result, runner, store, m);
+  ASSERT_EQ(report.plans.size(), 7u);
+  int failed = 0;
+  for (const auto& p : report.plans) failed += p.run.status == "oom";
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(runner.runs, 6);
+  // The OOM runs are trials too, with their plan and prediction.
+  ds::profiles::TrialQuery q;
+  q.source = "tune";
+  auto failures = ds::profiles::list_trials(store, q);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_EQ(failures[0].status, "oom");
+  EXPECT_EQ(failures[0].plan_json, ds::estimators::plan_json(report.plans[1].ranked.plan));
+  EXPECT_TRUE(failures[0].predicted_step_time_s);
+  // Six finished trials: the fit finds compute 2x and predicts each measured step.
+  ASSERT_TRUE(report.calibration);
+  EXPECT_EQ(report.calibration->trials, 6);
+  EXPECT_LT(report.calibration->mape_after, 0.01);
+  EXPECT_GT(report.calibration->mape_before, 0.2);
+  EXPECT_GT(report.calibration_id, 0);
+  for (const auto& p : report.plans) {
+    if (p.run.step_time_s) EXPECT_NEAR(p.predicted_after_s, *p.run.step_time_s, 0.01 * *p.run.step_time_s);
+  }
+  EXPECT_EQ(report.reranked.candidates, result.candidates);
+  EXPECT_NE(ds::autotune::render_measure(report).find("measured s"), std::string::npos);
+}
+
+TEST(Measure, TooFewTrialsLeaveTheModelAlone) {
+  ds::profiles::Store store(":memory:");
+  auto cluster = ds::test::round_cluster(2);
+  ds::autotune::TuneOptions o;
+  o.space.micro_batches = {1, 2};
+  o.space.bucket_sizes = {500'000'000};
+  o.space.seq_len = 1024;
+  auto result = ds::autotune::tune(ds::test::gpt2(), cluster, o);
+  FakeRunner runner(store, cluster);
+  ds::autotune::MeasureOptions m;
+  m.top = 2;
+  m.explore = 0;
+  m.machine_fingerprint = "fp";
+  auto report = ds::autotune::measure_plans(ds::test::gpt2(), cluster, o, result, runner, store, m);
+  EXPECT_FALSE(report.calibration);
+  EXPECT_EQ(report.calibration_note, "not recalibrated: 1 finished trials on this machine, 4 needed");  // the second run failed
+}
+
+TEST(TrainRunner, ParsesTheSummaryAndFailures) {
+  auto ok = ds::autotune::parse_train_output(
+      0, "{\n  \"mean_step_time_s\": 0.25,\n  \"tokens_per_s\": 4096,\n  \"trial_id\": 7\n}\n", "");
+  EXPECT_EQ(ok.status, "ok");
+  EXPECT_DOUBLE_EQ(*ok.step_time_s, 0.25);
+  EXPECT_EQ(*ok.trial_id, 7);
+  auto oom = ds::autotune::parse_train_output(1, "", "step 1\nds: error: CPU out of memory allocating 8 GiB\n");
+  EXPECT_EQ(oom.status, "oom");
+  EXPECT_EQ(oom.error, "ds: error: CPU out of memory allocating 8 GiB");
+  auto failed = ds::autotune::parse_train_output(2, "", "");
+  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.error, "exit code 2");
+}
+
+}  // namespace
