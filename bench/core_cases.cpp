@@ -241,17 +241,19 @@ void register_engine_case_names(Registry& r) {
     r.add(std::move(c));
   };
   stub("kernels", "kernels/gemm-fp32-512", "LibTorch fp32 matrix product 512x512x512 on the CPU", Kind::kTime, "s");
-  stub("kernels", "kernels/attention-fp32", "scaled dot-product attention, 8 heads x 256 tokens x 64, fp32 CPU",
+  stub("kernels", "kernels/attention-fp32", "causal attention (unfused), 8 heads x 256 tokens x 64, fp32 CPU",
        Kind::kTime, "s");
   stub("kernels", "kernels/layer-norm-fp32", "layer norm of 2048 x 1024 fp32 on the CPU", Kind::kTime, "s");
-  stub("train", "train/step-tiny-llama-zero0", "one training step of a tiny Llama (fixed seed), ZeRO-0, 1 rank, CPU",
-       Kind::kTime, "s");
-  stub("train", "train/peak-bytes-tiny-llama-zero0",
-       "peak tensor bytes of that step (counting allocator; exact)", Kind::kBytes, "bytes");
-  stub("serve", "serve/greedy-tokens-tiny-llama",
-       "greedy continuation of a fixed prompt by a tiny Llama: checksum of the token ids (exact)", Kind::kAccuracy,
-       "checksum");
-  stub("serve", "serve/decode-tiny-llama", "decode throughput of a tiny Llama, 4 streams, CPU", Kind::kThroughput,
+  stub("train", "train/step-small-llama",
+       "one AdamW step of a small Llama (4 layers x 256, GQA), batch 2 x 64 tokens, fp32, 1 rank, CPU", Kind::kTime,
+       "s");
+  stub("train", "train/peak-bytes-small-llama",
+       "peak tensor bytes of such a step after the first (counting allocator; exact)", Kind::kBytes, "bytes");
+  stub("serve", "serve/greedy-tokens-small-llama",
+       "24 greedy tokens of the same model in fp64 through the inference engine: hash of the ids (exact)",
+       Kind::kAccuracy, "hash");
+  stub("serve", "serve/decode-small-llama",
+       "inference engine: 4 streams x 16 greedy tokens after 32-token prompts, fp32 CPU", Kind::kThroughput,
        "tokens/s");
 }
 

@@ -13,7 +13,7 @@ struct StopRule {
   int min_samples = 10;         ///< never stop before this many (the rank test needs some: with
                                 ///< 5 a side the smallest two-sided p is 0.008)
   int max_samples = 200;        ///< stop here at the latest
-  double max_time_s = 3.0;      ///< wall-clock cap per case, warm-up included
+  double max_time_s = 3.0;      ///< wall-clock cap per case, warm-up included (setup is not)
   double target_rel_ci = 0.01;  ///< stop once the 95% CI half width of the mean is below this fraction of it
 };
 

@@ -55,7 +55,7 @@ void add_select_flags(CLI::App* sub, SelectFlags& f) {
   sub->add_option("--warmup", f.rule.warmup_runs, "Samples thrown away first, per case")->capture_default_str();
   sub->add_option("--min-samples", f.rule.min_samples, "Samples before a case may stop early")->capture_default_str();
   sub->add_option("--max-samples", f.rule.max_samples, "Samples at most, per case")->capture_default_str();
-  sub->add_option("--max-time", f.rule.max_time_s, "Seconds at most per case, warm-up included")->capture_default_str();
+  sub->add_option("--max-time", f.rule.max_time_s, "Seconds at most per case, warm-up included, setup not")->capture_default_str();
   sub->add_option("--target-ci", f.rule.target_rel_ci,
                   "Stop once the 95% confidence interval half width is below this fraction of the mean")
       ->capture_default_str();

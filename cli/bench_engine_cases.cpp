@@ -1,12 +1,205 @@
-// ds-engine's half of `ds bench`: the cases that need LibTorch replace the names that
-// bench/core_cases.cpp registers for the light ds.
+// ds-engine's half of `ds bench`: the cases that need LibTorch (kernels, train, serve) replace
+// the names bench/core_cases.cpp registers for the light ds. Fixed seeds and sizes; CPU.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
 #include "bench/bench_case.hpp"
+#include "bench/runner.hpp"
 #include "cli/cli_context.hpp"
 #include "common/error.hpp"
+#include "engine/infer/inference_engine.hpp"
+#include "engine/model/causal_lm.hpp"
+#include "engine/tokenizer/tokenizer.hpp"
+#include "engine/train/memory_tracker.hpp"
+#include "estimators/presets.hpp"
 
 namespace ds::cli {
+namespace {
 
-bool add_engine_bench_cases(bench::Registry&) { return true; }
+using bench::BenchCase;
+using bench::CaseContext;
+using bench::Kind;
+using bench::SampleFn;
+using bench::seconds_per_op;
+
+// The real case for the name bench/core_cases.cpp lists (same kind, unit, description).
+BenchCase real_case(const bench::Registry& registry, const std::string& name,
+                    std::function<SampleFn(const CaseContext&)> prepare) {
+  const BenchCase* listed = registry.find(name);
+  if (listed == nullptr) throw RuntimeError(format_error("ds bench", "engine case not listed", name));
+  BenchCase c = *listed;
+  c.prepare = std::move(prepare);
+  return c;
+}
+
+// ---- kernels -----------------------------------------------------------------------------------
+
+SampleFn gemm(const CaseContext&) {
+  torch::manual_seed(0);
+  auto a = std::make_shared<torch::Tensor>(torch::randn({512, 512}));
+  auto b = std::make_shared<torch::Tensor>(torch::randn({512, 512}));
+  return [a, b] { return seconds_per_op(10, [&] { (void)torch::mm(*a, *b); }); };
+}
+
+SampleFn attention(const CaseContext&) {
+  torch::manual_seed(1);
+  auto q = std::make_shared<torch::Tensor>(torch::randn({1, 8, 256, 64}));
+  auto k = std::make_shared<torch::Tensor>(torch::randn({1, 8, 256, 64}));
+  auto v = std::make_shared<torch::Tensor>(torch::randn({1, 8, 256, 64}));
+  return [q, k, v] {
+    return seconds_per_op(5, [&] {
+      // softmax(q k^T / sqrt(d)) v, causal: the unfused path LibTorch's CPU attention takes.
+      auto scores = torch::matmul(*q, k->transpose(-2, -1)) / 8.0;
+      auto mask = torch::ones({256, 256}, torch::kBool).triu(1);
+      (void)torch::matmul(torch::softmax(scores.masked_fill(mask, -INFINITY), -1), *v);
+    });
+  };
+}
+
+SampleFn layer_norm(const CaseContext&) {
+  torch::manual_seed(2);
+  auto x = std::make_shared<torch::Tensor>(torch::randn({2048, 1024}));
+  auto w = std::make_shared<torch::Tensor>(torch::ones({1024}));
+  auto b = std::make_shared<torch::Tensor>(torch::zeros({1024}));
+  return [x, w, b] { return seconds_per_op(10, [&] { (void)torch::layer_norm(*x, {1024}, *w, *b); }); };
+}
+
+// ---- train -------------------------------------------------------------------------------------
+
+// A Llama-layout model (GQA, RoPE, SwiGLU) of 4 layers x 256 wide, byte vocabulary.
+estimators::ModelSpec small_llama() {
+  auto spec = estimators::find_model_preset("ds-tiny")->spec;
+  spec.name = "bench-llama";
+  spec.layers = 4;
+  spec.hidden = 256;
+  spec.heads = 8;
+  spec.kv_heads = 4;
+  spec.head_dim = 32;
+  spec.ffn = 688;
+  spec.vocab = 257;
+  spec.max_seq = 512;
+  return spec;
+}
+
+struct TrainFixture {
+  std::shared_ptr<engine::model::CausalLM> model;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  torch::Tensor ids, targets;
+
+  TrainFixture() {
+    model = engine::model::build_model(small_llama(), {.dtype = torch::kFloat32, .seed = 3});
+    model->train();
+    optimizer = std::make_unique<torch::optim::AdamW>(model->parameters(), torch::optim::AdamWOptions(3e-4));
+    auto generator = torch::make_generator<at::CPUGeneratorImpl>(4);
+    auto tokens = torch::randint(0, 257, {2, 65}, generator, torch::kLong);
+    ids = tokens.slice(1, 0, 64).contiguous();
+    targets = tokens.slice(1, 1, 65).contiguous();
+  }
+  void step() {
+    optimizer->zero_grad();
+    auto loss = engine::model::next_token_loss(model->forward(ids), targets);
+    loss.backward();
+    optimizer->step();
+  }
+};
+
+SampleFn train_step(const CaseContext&) {
+  auto f = std::make_shared<TrainFixture>();
+  return [f] { return seconds_per_op(1, [&] { f->step(); }); };
+}
+
+SampleFn train_peak_bytes(const CaseContext&) {
+  using engine::train::MemoryTracker;
+  MemoryTracker::install();
+  const torch::Device cpu(torch::kCPU);
+  return [cpu] {
+    const std::int64_t before = MemoryTracker::current_bytes(cpu);
+    TrainFixture f;
+    f.step();  // creates the optimizer states
+    MemoryTracker::reset_peak(cpu);
+    f.step();
+    return static_cast<double>(MemoryTracker::peak_bytes(cpu) - before);
+  };
+}
+
+// ---- serve -------------------------------------------------------------------------------------
+
+std::unique_ptr<engine::infer::InferenceEngine> make_engine(torch::ScalarType dtype) {
+  engine::checkpoint::LoadedModel loaded;
+  loaded.spec = small_llama();
+  loaded.model = engine::model::build_model(loaded.spec, {.dtype = dtype, .seed = 5});
+  loaded.model->eval();
+  engine::infer::EngineOptions options;
+  options.max_running = 8;
+  options.max_batch_tokens = 256;
+  options.kv_cache_bytes = 64ll << 20;
+  return std::make_unique<engine::infer::InferenceEngine>(
+      std::move(loaded), std::make_shared<engine::tokenizer::ByteTokenizer>(), options);
+}
+
+engine::serve::GenerationRequest greedy_request(std::int64_t i, std::int64_t max_tokens) {
+  engine::serve::GenerationRequest r;
+  for (std::int64_t t = 0; t < 32; ++t) r.prompt.push_back(static_cast<std::uint32_t>((i * 31 + t * 7) % 256));
+  r.sampling.temperature = 0.0;
+  r.sampling.max_tokens = max_tokens;
+  return r;
+}
+
+// Waits for the stream to finish; the generated ids in order.
+std::vector<std::uint32_t> drain(engine::serve::RequestStream& stream) {
+  std::vector<std::uint32_t> ids;
+  for (;;) {
+    auto u = stream.next(std::chrono::milliseconds(1000));
+    if (!u) continue;
+    for (const auto& t : u->tokens) ids.push_back(t.id);
+    if (u->finish) return ids;
+  }
+}
+
+SampleFn decode_throughput(const CaseContext&) {
+  std::shared_ptr<engine::infer::InferenceEngine> engine = make_engine(torch::kFloat32);
+  return [engine] {
+    constexpr std::int64_t kStreams = 4, kTokens = 16;
+    std::int64_t generated = 0;
+    const double s = seconds_per_op(1, [&] {
+      std::vector<std::shared_ptr<engine::serve::RequestStream>> running;
+      for (std::int64_t i = 0; i < kStreams; ++i) running.push_back(engine->submit(greedy_request(i, kTokens)));
+      for (auto& stream : running) generated += static_cast<std::int64_t>(drain(*stream).size());
+    });
+    return static_cast<double>(generated) / s;
+  };
+}
+
+SampleFn greedy_tokens(const CaseContext&) {
+  return [] {
+    // fp64, so the argmax at every step is the same on every machine and SIMD level.
+    auto engine = make_engine(torch::kFloat64);
+    const auto ids = drain(*engine->submit(greedy_request(0, 24)));
+    // Polynomial hash of the ids, exact in a double (< 2^31).
+    std::uint64_t hash = static_cast<std::uint64_t>(ids.size());
+    for (auto id : ids) hash = (hash * 257 + id) % 2147483647ULL;
+    return static_cast<double>(hash);
+  };
+}
+
+}  // namespace
+
+bool add_engine_bench_cases(bench::Registry& registry) {
+  const std::pair<const char*, std::function<SampleFn(const CaseContext&)>> cases[] = {
+      {"kernels/gemm-fp32-512", gemm},
+      {"kernels/attention-fp32", attention},
+      {"kernels/layer-norm-fp32", layer_norm},
+      {"train/step-small-llama", train_step},
+      {"train/peak-bytes-small-llama", train_peak_bytes},
+      {"serve/greedy-tokens-small-llama", greedy_tokens},
+      {"serve/decode-small-llama", decode_throughput},
+  };
+  for (const auto& [name, prepare] : cases) registry.add_or_replace(real_case(registry, name, prepare));
+  return true;
+}
 
 void hand_bench_to_engine(const GlobalOptions&) {
   throw RuntimeError(format_error("ds bench", "an engine case without its LibTorch implementation", "",

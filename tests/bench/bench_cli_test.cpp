@@ -128,4 +128,23 @@ TEST_F(BenchCli, HistorySvgAndReport) {
   EXPECT_NE(text.find("| `core/tokenizer-token-count` | 10955 tokens |"), std::string::npos) << text;
 }
 
+// kernels, train and serve need LibTorch: the light ds hands such a run to ds-engine, which has
+// the real cases (cli/bench_engine_cases.cpp) for every name `ds bench list` shows.
+TEST_F(BenchCli, EngineCasesRunInDsEngine) {
+  if (!fs::exists(DS_ENGINE_BINARY)) {
+    DsRun r = ds("bench run kernels");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("cannot start the engine that `ds bench` runs in"), std::string::npos) << r.err;
+    GTEST_SKIP() << "no ds-engine in this build";
+  }
+  DsRun r = ds::test::run_program(DS_ENGINE_BINARY, "--json bench list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& c : nlohmann::json::parse(r.out)["cases"]) EXPECT_TRUE(c["available"].get<bool>()) << c.dump();
+  r = ds("--json bench run kernels train serve --max-time 0.5 --min-samples 3 --warmup 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto run = nlohmann::json::parse(r.out);
+  EXPECT_EQ(run["results"].size(), 7u) << r.out;
+  for (const auto& c : run["results"]) EXPECT_GT(c["median"].get<double>(), 0) << c.dump();
+}
+
 }  // namespace
