@@ -30,10 +30,25 @@ std::string last_line(const std::string& text) {
   return text.substr(begin == std::string::npos ? 0 : begin + 1, end - (begin == std::string::npos ? 0 : begin + 1) + 1);
 }
 
+// Under `--nproc`, the launcher prefixes each line of a rank with "[rank N] ".
+std::string without_rank_tags(const std::string& text) {
+  std::string out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("[rank ", 0) == 0) {
+      auto close = line.find("] ");
+      if (close != std::string::npos) line = line.substr(close + 2);
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
-MeasuredRun parse_train_output(int exit_code, const std::string& out, const std::string& err) {
+MeasuredRun parse_train_output(int exit_code, const std::string& tagged_out, const std::string& err) {
   MeasuredRun run;
+  const std::string out = without_rank_tags(tagged_out);
   if (exit_code == 0) {
     // The summary is the one JSON object on stdout (ds train --json).
     auto begin = out.find('{');

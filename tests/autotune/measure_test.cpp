@@ -122,6 +122,10 @@ TEST(TrainRunner, ParsesTheSummaryAndFailures) {
   EXPECT_EQ(ok.status, "ok");
   EXPECT_DOUBLE_EQ(*ok.step_time_s, 0.25);
   EXPECT_EQ(*ok.trial_id, 7);
+  auto tagged = ds::autotune::parse_train_output(
+      0, "[rank 0] {\n[rank 0]   \"mean_step_time_s\": 0.5,\n[rank 0]   \"trial_id\": 3\n[rank 0] }\n", "");
+  EXPECT_DOUBLE_EQ(*tagged.step_time_s, 0.5);
+  EXPECT_EQ(*tagged.trial_id, 3);
   auto oom = ds::autotune::parse_train_output(1, "", "step 1\nds: error: CPU out of memory allocating 8 GiB\n");
   EXPECT_EQ(oom.status, "oom");
   EXPECT_EQ(oom.error, "ds: error: CPU out of memory allocating 8 GiB");
