@@ -240,6 +240,8 @@ void register_engine_case_names(Registry& r) {
     c.needs_engine = true;
     r.add(std::move(c));
   };
+  stub("kernels", "kernels/adam-cpu-16m", "ds's SIMD CPU AdamW step over 16M fp32 parameters (ZeRO-Offload's optimizer)",
+       Kind::kThroughput, "params/s");
   stub("kernels", "kernels/gemm-fp32-512", "LibTorch fp32 matrix product 512x512x512 on the CPU", Kind::kTime, "s");
   stub("kernels", "kernels/attention-fp32", "causal attention (unfused), 8 heads x 256 tokens x 64, fp32 CPU",
        Kind::kTime, "s");
@@ -255,6 +257,10 @@ void register_engine_case_names(Registry& r) {
   stub("serve", "serve/decode-small-llama",
        "inference engine: 4 streams x 16 greedy tokens after 32-token prompts, fp32 CPU", Kind::kThroughput,
        "tokens/s");
+  stub("serve", "serve/ttft-small-llama", "time to first token, mean over those 4 streams", Kind::kTime, "s");
+  stub("serve", "serve/itl-p50-small-llama", "median inter-token latency over those 4 streams", Kind::kTime, "s");
+  stub("serve", "serve/itl-p99-small-llama", "99th-percentile inter-token latency over those 4 streams", Kind::kTime,
+       "s");
 }
 
 }  // namespace ds::bench

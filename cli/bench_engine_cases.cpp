@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include "bench/bench_case.hpp"
+#include "bench/statistics.hpp"
 #include "bench/runner.hpp"
 #include "cli/cli_context.hpp"
 #include "common/error.hpp"
@@ -15,6 +17,7 @@
 #include "engine/tokenizer/tokenizer.hpp"
 #include "engine/train/memory_tracker.hpp"
 #include "estimators/presets.hpp"
+#include "kernels/cpu/adam.hpp"
 
 namespace ds::cli {
 namespace {
@@ -36,6 +39,32 @@ BenchCase real_case(const bench::Registry& registry, const std::string& name,
 }
 
 // ---- kernels -----------------------------------------------------------------------------------
+
+SampleFn adam(const CaseContext&) {
+  struct State {
+    std::vector<float> params, grads, m, v;
+    std::int64_t step = 0;
+  };
+  constexpr std::int64_t kN = 16 << 20;
+  auto s = std::make_shared<State>();
+  s->params.resize(kN);
+  s->grads.resize(kN);
+  s->m.assign(kN, 0.0f);
+  s->v.assign(kN, 0.0f);
+  std::uint32_t x = 12345;  // fixed xorshift values in [-1, 1)
+  for (std::int64_t i = 0; i < kN; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    s->params[i] = static_cast<float>(x) / 2147483648.0f - 1.0f;
+    s->grads[i] = 1e-3f * s->params[i];
+  }
+  return [s] {
+    kernels::AdamOptions options;
+    options.weight_decay = 0.01;
+    options.step = ++s->step;
+    const kernels::AdamArrays arrays{s->params.data(), s->grads.data(), s->m.data(), s->v.data(), kN};
+    return static_cast<double>(kN) / seconds_per_op(1, [&] { kernels::adam_step(options, arrays); });
+  };
+}
 
 SampleFn gemm(const CaseContext&) {
   torch::manual_seed(0);
@@ -173,6 +202,57 @@ SampleFn decode_throughput(const CaseContext&) {
   };
 }
 
+// Per-request token arrival times of one batch of 4 streams: time to first token and the gaps
+// between later tokens (an update may carry several tokens; they share its arrival time).
+struct Latencies {
+  std::vector<double> ttft_s, gaps_s;
+};
+
+Latencies serve_latencies(engine::infer::InferenceEngine& engine) {
+  using Clock = std::chrono::steady_clock;
+  constexpr int kStreams = 4;
+  std::vector<std::shared_ptr<engine::serve::RequestStream>> running;
+  for (int i = 0; i < kStreams; ++i) running.push_back(engine.submit(greedy_request(i, 16)));
+  // One reader per stream, so each update is timed when it arrives, not when a single reader
+  // gets round to it.
+  std::vector<Latencies> per_stream(kStreams);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < kStreams; ++i) {
+    readers.emplace_back([&, i] {
+      std::optional<Clock::time_point> last;
+      for (;;) {
+        auto u = running[i]->next(std::chrono::milliseconds(1000));
+        if (!u) continue;
+        const auto now = Clock::now();
+        for (std::size_t t = 0; t < u->tokens.size(); ++t) {
+          if (!last) per_stream[i].ttft_s.push_back(u->time_to_first_token_s);
+          else per_stream[i].gaps_s.push_back(t == 0 ? std::chrono::duration<double>(now - *last).count() : 0.0);
+          last = now;
+        }
+        if (u->finish) return;
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  Latencies out;
+  for (const auto& l : per_stream) {
+    out.ttft_s.insert(out.ttft_s.end(), l.ttft_s.begin(), l.ttft_s.end());
+    out.gaps_s.insert(out.gaps_s.end(), l.gaps_s.begin(), l.gaps_s.end());
+  }
+  return out;
+}
+
+// serve/ttft, serve/itl-p50, serve/itl-p99: one statistic of one batch per sample.
+std::function<SampleFn(const CaseContext&)> serve_latency(double quantile) {
+  return [quantile](const CaseContext&) -> SampleFn {
+    std::shared_ptr<engine::infer::InferenceEngine> engine = make_engine(torch::kFloat32);
+    return [engine, quantile] {
+      const Latencies l = serve_latencies(*engine);
+      return quantile < 0 ? bench::mean(l.ttft_s) : bench::quantile(l.gaps_s, quantile);
+    };
+  };
+}
+
 SampleFn greedy_tokens(const CaseContext&) {
   return [] {
     // fp64, so the argmax at every step is the same on every machine and SIMD level.
@@ -189,6 +269,7 @@ SampleFn greedy_tokens(const CaseContext&) {
 
 bool add_engine_bench_cases(bench::Registry& registry) {
   const std::pair<const char*, std::function<SampleFn(const CaseContext&)>> cases[] = {
+      {"kernels/adam-cpu-16m", adam},
       {"kernels/gemm-fp32-512", gemm},
       {"kernels/attention-fp32", attention},
       {"kernels/layer-norm-fp32", layer_norm},
@@ -196,6 +277,9 @@ bool add_engine_bench_cases(bench::Registry& registry) {
       {"train/peak-bytes-small-llama", train_peak_bytes},
       {"serve/greedy-tokens-small-llama", greedy_tokens},
       {"serve/decode-small-llama", decode_throughput},
+      {"serve/ttft-small-llama", serve_latency(-1)},
+      {"serve/itl-p50-small-llama", serve_latency(0.5)},
+      {"serve/itl-p99-small-llama", serve_latency(0.99)},
   };
   for (const auto& [name, prepare] : cases) registry.add_or_replace(real_case(registry, name, prepare));
   return true;

@@ -143,7 +143,7 @@ TEST_F(BenchCli, EngineCasesRunInDsEngine) {
   r = ds("--json bench run kernels train serve --max-time 0.5 --min-samples 3 --warmup 1");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto run = nlohmann::json::parse(r.out);
-  EXPECT_EQ(run["results"].size(), 7u) << r.out;
+  EXPECT_EQ(run["results"].size(), 11u) << r.out;
   for (const auto& c : run["results"]) EXPECT_GT(c["median"].get<double>(), 0) << c.dump();
 }
 
