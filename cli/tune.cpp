@@ -22,6 +22,7 @@
 #include "common/error.hpp"
 #include "estimators/estimate_options.hpp"
 #include "profiles/machine_info.hpp"
+#include "profiles/profile_store.hpp"
 #include "profiles/store.hpp"
 
 namespace ds::cli {
@@ -46,6 +47,18 @@ struct TuneFlags {
   std::string measure_dir = "runs/tune";  ///< --measure-dir
   std::string device;                     ///< --device for the measured runs
 };
+
+// Without --gpu or --profile: this machine's newest stored profile, if it has one (its measured
+// rates), else the default preset.
+void default_to_this_machine(TuneFlags& f, const GlobalOptions& global) {
+  profiles::Store store(profiles::resolve_db_path(global.db_path));
+  try {
+    auto p = profiles::load_profile(store, "latest", profiles::read_machine_info().fingerprint());
+    f.cluster.profile = std::to_string(p.id);
+  } catch (const UsageError&) {
+    // No profile of this machine: plan with the preset.
+  }
+}
 
 // --measure: runs the picks through `ds train`, recalibrates, re-ranks; returns the report text.
 MeasureReport run_measure(const TuneFlags& f, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
@@ -275,6 +288,7 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   cmd->callback([cmd, f, &global] {
     if (!cmd->get_subcommands().empty()) return;
     f->cluster.db_path = global.db_path;
+    if (cmd->get_option("--gpu")->count() == 0 && f->cluster.profile.empty()) default_to_this_machine(*f, global);
     run_tune(*f, global);
   });
   register_history(cmd, global);
