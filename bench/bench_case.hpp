@@ -45,7 +45,8 @@ struct BenchCase {
   std::string description;  ///< one line for `ds bench list`
   Kind kind = Kind::kTime;
   std::string unit;         ///< "s", "tokens/s", "bytes", "rel error", "tokens"
-  /// kBytes/kAccuracy: |now - baseline| <= tolerance * |baseline| counts as unchanged (0 = exact).
+  /// What still counts as unchanged (0 = exact): kBytes |now - baseline| <= tolerance * |baseline|;
+  /// kAccuracy |now - baseline| <= tolerance, in the case's unit (errors sit near 0).
   double tolerance = 0;
   int max_samples = 0;      ///< 0: the run's stopping rule decides; 1 for deterministic cases
   bool needs_engine = false;  ///< needs LibTorch: runs only in ds-engine

@@ -22,21 +22,25 @@ std::string p_text(double p) {
   return buf;
 }
 
-// Exact comparison within a relative tolerance: bytes and accuracy are deterministic.
+// Exact comparison within a tolerance: bytes and accuracy are deterministic. Bytes take it as a
+// fraction of the baseline; accuracy (an error near 0, a count) as an absolute amount in its unit.
 void judge_exact(CaseComparison& c, double tolerance) {
   const double base = *c.baseline_median;
   const double diff = c.now_median - base;
-  const double allowed = tolerance * std::fabs(base) + 1e-12 * std::max(1.0, std::fabs(base));
+  const bool relative = c.kind == Kind::kBytes;
+  const double allowed = (relative ? tolerance * std::fabs(base) : tolerance) + 1e-12 * std::max(1.0, std::fabs(base));
+  char amount[64];
+  std::snprintf(amount, sizeof amount, "%g", tolerance);
+  const std::string tolerance_text = relative ? percent(1 + tolerance).substr(1) : std::string(amount) + " " + c.unit;
   c.effect = c.ratio;
   if (std::fabs(diff) <= allowed) {
     c.verdict = Verdict::kUnchanged;
-    c.note = tolerance > 0 ? "within " + percent(1 + tolerance).substr(1) : "exact";
+    c.note = tolerance > 0 ? "within " + tolerance_text : "exact";
     return;
   }
   const bool worse = c.higher_is_better ? diff < 0 : diff > 0;
   c.verdict = worse ? Verdict::kRegression : Verdict::kImprovement;
-  c.note = (tolerance > 0 ? "beyond " + percent(1 + tolerance).substr(1) : std::string("not exact")) + ", " +
-           percent(c.ratio);
+  c.note = (tolerance > 0 ? "beyond " + tolerance_text : std::string("not exact")) + ", " + percent(c.ratio);
 }
 
 // Rank test over the samples and a minimum effect: both must hold.

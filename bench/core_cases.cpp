@@ -76,8 +76,8 @@ void register_estimate(Registry& r) {
            };
          }});
   r.add({"estimate", "estimate/error-vs-measured",
-         "mean |predicted - measured| / measured peak memory over stored ds train trials (within 1%)",
-         Kind::kAccuracy, "rel error", 0.01, 1, false, [](const CaseContext& context) -> SampleFn {
+         "mean |predicted - measured| / measured peak memory over stored ds train trials (within 0.005)",
+         Kind::kAccuracy, "rel error", 0.005, 1, false, [](const CaseContext& context) -> SampleFn {
            const double error = estimator_error(context.db_path);  // skips here, before sampling
            return [error] { return error; };
          }});

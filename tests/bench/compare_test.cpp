@@ -125,6 +125,15 @@ TEST(Compare, BytesAndAccuracyCompareExactlyOrWithinTolerance) {
   EXPECT_EQ(compare_case(&base, result("m/peak", Kind::kBytes, {1009}), 0.01, {}).verdict, Verdict::kUnchanged);
   EXPECT_EQ(compare_case(&base, result("m/peak", Kind::kBytes, {1011}), 0.01, {}).verdict, Verdict::kRegression);
   EXPECT_FALSE(compare_case(&base, result("m/peak", Kind::kBytes, {1001}), 0, {}).p_value.has_value());
+  // Accuracy: the tolerance is an amount in the unit (an error of 0.0002 moving to 0.004 is fine at 0.005).
+  const auto error = result("e/err", Kind::kAccuracy, {0.0002});
+  auto c = compare_case(&error, result("e/err", Kind::kAccuracy, {0.004}), 0.005, {});
+  EXPECT_EQ(c.verdict, Verdict::kUnchanged);
+  EXPECT_EQ(c.note, "within 0.005 s");
+  c = compare_case(&error, result("e/err", Kind::kAccuracy, {0.0062}), 0.005, {});
+  EXPECT_EQ(c.verdict, Verdict::kRegression);
+  EXPECT_EQ(c.note, "beyond 0.005 s, +3000.0%");
+  EXPECT_EQ(compare_case(&base, result("m/peak", Kind::kBytes, {1011}), 0.01, {}).note, "beyond 1.0%, +1.1%");
 }
 
 BenchRun run_on(const std::string& fingerprint, std::vector<CaseResult> results, std::int64_t id) {
