@@ -1,6 +1,7 @@
 #include "autotune/calibration_store.hpp"
 
 #include <cstdio>
+#include <map>
 
 #include "common/error.hpp"
 #include "common/table.hpp"
@@ -67,7 +68,14 @@ std::vector<CalibrationSample> samples_from_trials(const std::vector<profiles::T
     if (skipped) skipped->push_back({t.id, std::move(why)});
   };
   const bool cpu_cluster = cluster.device == profiles::DeviceKind::kCpu;
+  // A tune trial that restates a train trial's run by another statistic supersedes it.
+  std::map<std::int64_t, std::int64_t> superseded;
   for (const auto& t : trials) {
+    auto it = t.extra_json.find("train_trial_id");
+    if (it != t.extra_json.end() && it->is_number_integer()) superseded[it->get<std::int64_t>()] = t.id;
+  }
+  for (const auto& t : trials) {
+    if (superseded.count(t.id)) { skip(t, "superseded by trial " + std::to_string(superseded[t.id])); continue; }
     if (t.status != "ok") { skip(t, "status " + t.status); continue; }
     if (!t.measured_step_time_s || *t.measured_step_time_s <= 0) { skip(t, "no measured step time"); continue; }
     if ((t.device.rfind("cpu", 0) == 0) != cpu_cluster) { skip(t, "ran on " + t.device); continue; }

@@ -42,7 +42,48 @@ void record_failure(profiles::Store& store, const estimators::ModelSpec& model, 
   profiles::record_trial(store, t);
 }
 
+// A trial with the run's step time by `o.statistic`, superseding the one ds train recorded.
+void record_statistic(profiles::Store& store, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
+                      const RankedPlan& ranked, MeasuredRun& run, const MeasureOptions& o) {
+  run.step_time_s = step_statistic(run.step_times_s, o.statistic);
+  profiles::Trial t;
+  t.source = "tune";
+  t.status = "ok";
+  t.model = o.emit.model;
+  t.model_json = estimators::model_json(model);
+  t.plan_json = estimators::plan_json(ranked.plan);
+  t.machine_fingerprint = o.machine_fingerprint;
+  t.device = cluster.device == profiles::DeviceKind::kCpu ? "cpu" : "cuda";
+  t.world_size = ranked.plan.world();
+  t.micro_batch = ranked.plan.micro_batch;
+  t.grad_accum = ranked.plan.grad_accum;
+  t.seq_len = ranked.plan.seq_len;
+  t.steps = static_cast<std::int64_t>(run.step_times_s.size());
+  t.predicted_step_time_s = ranked.cost.step_time_s;
+  t.measured_step_time_s = run.step_time_s;
+  t.tokens_per_s = static_cast<double>(ranked.plan.micro_batch * ranked.plan.grad_accum * ranked.plan.dp *
+                                       ranked.plan.seq_len) / *run.step_time_s;
+  t.extra_json = {{"statistic", o.statistic}, {"train_trial_id", run.trial_id ? nlohmann::json(*run.trial_id) : nlohmann::json()}};
+  run.trial_id = profiles::record_trial(store, t);
+}
+
 }  // namespace
+
+double step_statistic(std::vector<double> times, const std::string& statistic) {
+  if (times.empty()) throw RuntimeError(format_error("--measure-stat", "no step times to take the " + statistic + " of"));
+  std::sort(times.begin(), times.end());
+  if (statistic == "min") return times.front();
+  if (statistic == "median") {
+    const std::size_t n = times.size();
+    return n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  }
+  if (statistic == "mean") {
+    double sum = 0;
+    for (double t : times) sum += t;
+    return sum / static_cast<double>(times.size());
+  }
+  throw UsageError(format_error("--measure-stat", "unknown statistic", "'" + statistic + "'", "mean, median or min"));
+}
 
 std::vector<int> measure_picks(int top, int explore, int available) {
   std::vector<int> picks;
@@ -60,6 +101,7 @@ MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::
                             const TuneOptions& options, const TuneResult& result, TrialRunner& runner,
                             profiles::Store& store, const MeasureOptions& o) {
   if (o.top < 1) throw UsageError(format_error("--measure", "out of range", std::to_string(o.top), "an integer >= 1"));
+  step_statistic({1.0}, o.statistic);  // an unknown statistic fails before anything runs
   MeasureReport report;
   int index = 0;
   for (int rank : measure_picks(o.top, o.explore, static_cast<int>(result.top.size()))) {
@@ -69,6 +111,7 @@ MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::
     m.ranked = ranked;
     m.run = runner.run(config_from_plan(ranked.plan, cluster, o.emit), ranked.plan, index++);
     if (m.run.status != "ok" && !m.run.trial_id) record_failure(store, model, ranked, m.run, o);
+    if (m.run.status == "ok" && o.statistic != "mean") record_statistic(store, model, cluster, ranked, m.run, o);
     report.plans.push_back(std::move(m));
   }
 

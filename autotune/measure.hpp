@@ -24,6 +24,7 @@ struct MeasuredRun {
   std::optional<double> tokens_per_s;
   std::optional<std::int64_t> trial_id;   ///< the trial `ds train` recorded
   std::string error;                      ///< the last line of what it said when it failed
+  std::vector<double> step_times_s;       ///< every timed step (after the first), when the runner saw them
 };
 
 /// Runs one config for a few steps. The real one starts `ds train` (autotune/train_runner.hpp);
@@ -42,6 +43,11 @@ struct MeasureOptions {
   EmitOptions emit;                  ///< model, data, steps, run directory of each config
   std::string machine_fingerprint;   ///< whose trials calibrate
   CalibrationOptions calibration;
+  /// What one run's step time is: "mean" (ds train's own trial, every step after the first),
+  /// "median" or "min" of its steps. Other than "mean", the tuner records a trial of its own with
+  /// that figure, which supersedes ds train's for calibration. On a machine other jobs share,
+  /// contention only ever adds time, so "min" is the closest to the plan's own speed.
+  std::string statistic = "mean";
 };
 
 /// One measured plan.
@@ -60,6 +66,9 @@ struct MeasureReport {
   std::string calibration_note;            ///< why there is no fit
   TuneResult reranked;                     ///< the search again with the new coefficients
 };
+
+/// The `statistic` ("mean", "median", "min") of `times`; UsageError naming --measure-stat otherwise.
+double step_statistic(std::vector<double> times, const std::string& statistic);
 
 /// Ranks chosen for measuring: 1..top, then `explore` ranks spread evenly over top+1..available.
 std::vector<int> measure_picks(int top, int explore, int available);

@@ -98,7 +98,17 @@ MeasuredRun TrainProcessRunner::run(const configs::Config& config, const estimat
   std::ifstream err_file(err_path);
   std::stringstream err;
   err << err_file.rdbuf();
-  return parse_train_output(code, out, err.str());
+  MeasuredRun run = parse_train_output(code, out, err.str());
+  // Every step's time, from the run's metrics.jsonl (the first step warms up and is left out).
+  std::ifstream metrics(dir / "metrics.jsonl");
+  bool first = true;
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("step_time_s") || !j["step_time_s"].is_number()) continue;
+    if (!first) run.step_times_s.push_back(j["step_time_s"].get<double>());
+    first = false;
+  }
+  return run;
 }
 
 }  // namespace ds::autotune

@@ -46,6 +46,7 @@ struct TuneFlags {
   std::int64_t measure_steps = 6;         ///< --measure-steps
   std::string measure_dir = "runs/tune";  ///< --measure-dir
   std::string device;                     ///< --device for the measured runs
+  std::string measure_stat = "mean";      ///< --measure-stat: mean | median | min of each run's steps
 };
 
 // Without --gpu or --profile: this machine's newest stored profile, if it has one (its measured
@@ -87,6 +88,7 @@ MeasureReport run_measure(const TuneFlags& f, const estimators::ModelSpec& model
   m.emit.steps = f.measure_steps;
   m.emit.data = f.data;
   m.machine_fingerprint = profiles::read_machine_info().fingerprint();
+  m.statistic = f.measure_stat;
   return measure_plans(model, cluster, options, result, runner, store, m);
 }
 
@@ -283,6 +285,8 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--measure-dir", f->measure_dir, "With --measure: run directories go here")->capture_default_str();
   cmd->add_option("--device", f->device, "With --measure: cpu | cuda (ds train's --device)");
+  cmd->add_option("--measure-stat", f->measure_stat, "With --measure: a run's step time is the mean, median or min of its steps")
+      ->capture_default_str();
   cmd->add_flag("--no-calibration", f->no_calibration, "Ignore coefficients fitted by `ds tune calibrate`");
   cmd->add_flag("--no-record", f->no_record, "Do not store this run in the database (`ds tune history`)");
   cmd->callback([cmd, f, &global] {

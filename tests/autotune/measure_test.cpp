@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "autotune/calibration_store.hpp"
 #include "autotune/train_runner.hpp"
 #include "profiles/store.hpp"
 #include "profiles/trials.hpp"
@@ -132,6 +135,70 @@ TEST(TrainRunner, ParsesTheSummaryAndFailures) {
   auto failed = ds::autotune::parse_train_output(2, "", "");
   EXPECT_EQ(failed.status, "failed");
   EXPECT_EQ(failed.error, "exit code 2");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Measure, StepStatistics) {
+  EXPECT_DOUBLE_EQ(ds::autotune::step_statistic({3, 1, 2, 10}, "mean"), 4.0);
+  EXPECT_DOUBLE_EQ(ds::autotune::step_statistic({3, 1, 2, 10}, "median"), 2.5);
+  EXPECT_DOUBLE_EQ(ds::autotune::step_statistic({3, 1, 2}, "median"), 2.0);
+  EXPECT_DOUBLE_EQ(ds::autotune::step_statistic({3, 1, 2, 10}, "min"), 1.0);
+  EXPECT_THROW(ds::autotune::step_statistic({1}, "p90"), ds::UsageError);
+}
+
+// With --measure-stat min, the tuner's own trial (the minimum) supersedes ds train's (the mean).
+class StepTimesRunner : public ds::autotune::TrialRunner {
+ public:
+  explicit StepTimesRunner(ds::profiles::Store& store) : store_(store) {}
+  MeasuredRun run(const ds::configs::Config&, const ds::estimators::Plan& plan, int index) override {
+    MeasuredRun r;
+    r.step_times_s = {0.5 + index, 0.2 + index, 0.9 + index};
+    ds::profiles::Trial t;
+    t.source = "train";
+    t.status = "ok";
+    t.model = "gpt2";
+    t.plan_json = ds::estimators::plan_json(plan);
+    t.device = "cuda:0";
+    t.machine_fingerprint = "fp";
+    t.world_size = plan.world();
+    t.measured_step_time_s = 0.5 + index + 0.1;  // the mean
+    r.step_time_s = t.measured_step_time_s;
+    r.trial_id = ds::profiles::record_trial(store_, t);
+    return r;
+  }
+
+ private:
+  ds::profiles::Store& store_;
+};
+
+TEST(Measure, MinimumSupersedesTheMeanForCalibration) {
+  ds::profiles::Store store(":memory:");
+  auto cluster = ds::test::round_cluster(2);
+  ds::autotune::TuneOptions o;
+  o.space.micro_batches = {1, 2};
+  o.space.bucket_sizes = {500'000'000};
+  o.space.seq_len = 1024;
+  auto result = ds::autotune::tune(ds::test::gpt2(), cluster, o);
+  StepTimesRunner runner(store);
+  ds::autotune::MeasureOptions m;
+  m.top = 2;
+  m.explore = 0;
+  m.machine_fingerprint = "fp";
+  m.statistic = "min";
+  m.emit.model = "gpt2";
+  auto report = ds::autotune::measure_plans(ds::test::gpt2(), cluster, o, result, runner, store, m);
+  ASSERT_EQ(report.plans.size(), 2u);
+  EXPECT_DOUBLE_EQ(*report.plans[1].run.step_time_s, 1.2);
+  std::vector<ds::autotune::SkippedTrial> skipped;
+  auto samples = ds::autotune::samples_from_trials(ds::profiles::list_trials(store), cluster, {}, &skipped);
+  ASSERT_EQ(samples.size(), 2u);
+  std::set<double> measured = {samples[0].measured_s, samples[1].measured_s};
+  EXPECT_EQ(measured, (std::set<double>{0.2, 1.2}));
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_EQ(skipped[0].reason.rfind("superseded by trial ", 0), 0u) << skipped[0].reason;
 }
 
 }  // namespace
