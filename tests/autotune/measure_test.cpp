@@ -23,6 +23,20 @@ TEST(Measure, PicksTheTopAndSpreadsTheExploration) {
   EXPECT_EQ(ds::autotune::measure_picks(1, 5, 3), (std::vector<int>{1, 2, 3}));
 }
 
+// The trial `ds train` records for a finished run of `plan` on machine "fp".
+std::int64_t record_train_trial(ds::profiles::Store& store, const ds::estimators::Plan& plan, double measured_s) {
+  ds::profiles::Trial t;
+  t.source = "train";
+  t.status = "ok";
+  t.model = "gpt2";
+  t.plan_json = ds::estimators::plan_json(plan);
+  t.device = "cuda:0";
+  t.machine_fingerprint = "fp";
+  t.world_size = plan.world();
+  t.measured_step_time_s = measured_s;
+  return ds::profiles::record_trial(store, t);
+}
+
 // A machine whose steps take what the cost model says with compute 2x: each run "measures"
 // that and records a trial the way ds train does; the second run runs out of memory.
 class FakeRunner : public ds::autotune::TrialRunner {
@@ -38,16 +52,7 @@ class FakeRunner : public ds::autotune::TrialRunner {
     ds::autotune::CostModelOptions truth;
     truth.coefficients[CostTerm::kCompute] = 2.0;
     r.step_time_s = ds::autotune::CostModel(ds::test::gpt2(), cluster_, truth).estimate(plan).step_time_s;
-    ds::profiles::Trial t;
-    t.source = "train";
-    t.status = "ok";
-    t.model = "gpt2";
-    t.plan_json = ds::estimators::plan_json(plan);
-    t.device = "cuda:0";
-    t.machine_fingerprint = "fp";
-    t.world_size = plan.world();
-    t.measured_step_time_s = r.step_time_s;
-    r.trial_id = ds::profiles::record_trial(store_, t);
+    r.trial_id = record_train_trial(store_, plan, *r.step_time_s);
     ++runs;
     return r;
   }
@@ -156,17 +161,8 @@ class StepTimesRunner : public ds::autotune::TrialRunner {
   MeasuredRun run(const ds::configs::Config&, const ds::estimators::Plan& plan, int index) override {
     MeasuredRun r;
     r.step_times_s = {0.5 + index, 0.2 + index, 0.9 + index};
-    ds::profiles::Trial t;
-    t.source = "train";
-    t.status = "ok";
-    t.model = "gpt2";
-    t.plan_json = ds::estimators::plan_json(plan);
-    t.device = "cuda:0";
-    t.machine_fingerprint = "fp";
-    t.world_size = plan.world();
-    t.measured_step_time_s = 0.5 + index + 0.1;  // the mean
-    r.step_time_s = t.measured_step_time_s;
-    r.trial_id = ds::profiles::record_trial(store_, t);
+    r.step_time_s = 0.5 + index + 0.1;  // the mean
+    r.trial_id = record_train_trial(store_, plan, *r.step_time_s);
     return r;
   }
 
