@@ -106,13 +106,22 @@ EnvSection cuda_section(const TorchInfo& t, const DriverGpus& gpus) {
 }
 
 EnvSection communication_section(const TorchInfo& t) {
+  const bool gloo = t.gloo_available && t.ds_gloo;
+  const std::string gloo_note =
+      gloo ? "CPU collectives for multi-process runs"
+      : !t.gloo_available ? "LibTorch without Gloo: multi-process CPU training is unavailable"
+                          : "ds was built without gloo's headers (a pip LibTorch does not ship them): multi-process "
+                            "CPU training is unavailable; hint: install gloo's headers (libgloo-dev) and rebuild";
+  const bool nccl = t.nccl_available && t.ds_nccl;
+  const std::string nccl_note =
+      nccl ? "GPU collectives"
+      : !t.nccl_available ? "needs a CUDA build of LibTorch"
+                          : "ds was built without nccl.h: multi-GPU training is unavailable; hint: add the include "
+                            "folder of NCCL (the nvidia-nccl pip package or the CUDA toolkit's) to CPATH and rebuild";
   return {"communication", "Communication",
-          {row("gloo", yes_no(t.gloo_available), t.gloo_available ? EnvStatus::kOk : EnvStatus::kWarn,
-               t.gloo_available ? "CPU collectives for multi-process runs"
-                                : "LibTorch without Gloo: multi-process CPU training is unavailable"),
-           row("nccl", t.nccl_available ? "yes" + (t.nccl_version.empty() ? "" : ", " + t.nccl_version) : "no",
-               t.nccl_available ? EnvStatus::kOk : EnvStatus::kMissing,
-               t.nccl_available ? "GPU collectives" : "needs a CUDA build of LibTorch")}};
+          {row("gloo", yes_no(gloo), gloo ? EnvStatus::kOk : EnvStatus::kWarn, gloo_note),
+           row("nccl", nccl ? "yes" + (t.nccl_version.empty() ? "" : ", " + t.nccl_version) : "no",
+               nccl ? EnvStatus::kOk : EnvStatus::kMissing, nccl_note)}};
 }
 
 // The shared object that the dynamic linker binds sgemm_ to, i.e. the BLAS LibTorch calls.

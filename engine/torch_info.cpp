@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <torch/torch.h>
 
+#include "engine/comm/process_group.hpp"
+
 namespace ds::engine {
 namespace {
 
@@ -35,13 +37,21 @@ std::string nccl_version() {
 }
 
 // Gloo is compiled into libtorch_cpu or not; the build settings do not say, the symbol table does.
+// createDefaultDevice() took no argument up to 2.x and a lazy-init flag since.
 bool gloo_in_process() {
-  return dlsym(RTLD_DEFAULT, "_ZN4c10d16ProcessGroupGloo19createDefaultDeviceEv") != nullptr;
+  return dlsym(RTLD_DEFAULT, "_ZN4c10d16ProcessGroupGloo19createDefaultDeviceEv") != nullptr ||
+         dlsym(RTLD_DEFAULT, "_ZN4c10d16ProcessGroupGloo19createDefaultDeviceEb") != nullptr;
+}
+
+// Build settings say ON in 1.13 and 1 in later releases.
+bool setting_on(const std::string& config, const std::string& key) {
+  const auto v = torch_build_setting(config, key);
+  return v == "ON" || v == "1";
 }
 
 void fill_cuda(TorchInfo& info) {
   const auto& hooks = at::detail::getCUDAHooks();
-  info.cuda_compiled = torch_build_setting(info.build_config, "USE_CUDA") == "ON";
+  info.cuda_compiled = setting_on(info.build_config, "USE_CUDA");
   info.cuda_available = torch::cuda::is_available();
   info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
   if (hooks.hasCUDART()) info.cuda_version = cuda_runtime_version(hooks.versionCUDART());
@@ -87,9 +97,11 @@ TorchInfo torch_info() {
   info.build_config = at::show_config();
   info.parallel_info = at::get_parallel_info();
   fill_cuda(info);
-  info.nccl_available = torch_build_setting(info.build_config, "USE_NCCL") == "ON";
+  info.nccl_available = setting_on(info.build_config, "USE_NCCL");
   info.nccl_version = nccl_version();
   info.gloo_available = gloo_in_process();
+  info.ds_gloo = comm::gloo_compiled();
+  info.ds_nccl = comm::nccl_compiled();
   info.intraop_threads = at::get_num_threads();
   info.interop_threads = at::get_num_interop_threads();
   info.parallel_backend = torch_config_line(info.parallel_info, "ATen parallel backend:");

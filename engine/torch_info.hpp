@@ -18,6 +18,10 @@ struct TorchInfo {
   bool nccl_available = false; ///< the NCCL process group is in the loaded LibTorch
   std::string nccl_version;    ///< e.g. "2.18.3" when libnccl is loaded
   bool gloo_available = false; ///< the Gloo process group is in the loaded LibTorch
+  /// This ds was compiled with the process group (its headers were found: engine/comm/detail/c10d.hpp).
+  /// A pip LibTorch has Gloo and NCCL inside but ships neither gloo's headers nor nccl.h.
+  bool ds_gloo = false;
+  bool ds_nccl = false;
   int intraop_threads = 0;     ///< at::get_num_threads()
   int interop_threads = 0;     ///< at::get_num_interop_threads()
   std::string parallel_backend;///< "OpenMP", "native thread pool", ...

@@ -61,6 +61,22 @@ bool wants_nccl(const CommOptions& options) {
 
 }  // namespace
 
+bool gloo_compiled() {
+#ifdef USE_C10D_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool nccl_compiled() {
+#ifdef USE_C10D_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 std::string to_string(ReduceOp op) {
   switch (op) {
     case ReduceOp::kSum: return "sum";

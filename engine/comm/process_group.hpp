@@ -26,6 +26,11 @@ enum class BackendKind {
   kNccl,
 };
 
+/// Whether this build of ds can create a Gloo / NCCL process group: true when the backend's
+/// headers were found at compile time (see detail/c10d.hpp), whatever the loaded LibTorch has.
+bool gloo_compiled();
+bool nccl_compiled();
+
 /// How to join the job. Fill `env` from detect_dist_env() and `timeout` from comm_timeout().
 struct CommOptions {
   DistEnv env;                                    ///< rank, world size, rendezvous address

@@ -112,6 +112,9 @@ std::int64_t cpu_counter(const std::atomic<std::int64_t>& counter) {
 // names moved to c10::CachingAllocator in LibTorch 2.5, so they are not spelled here; AGGREGATE
 // is index 0 in every version.
 std::pair<std::int64_t, std::int64_t> cuda_allocated(const torch::Device& device) {
+  // LibTorch 2.x sizes the allocator's per-device state at the first CUDA allocation and refuses
+  // queries before it ("Invalid device argument"): nothing allocated yet means zero bytes.
+  if (!c10::cuda::CUDACachingAllocator::get()->initialized()) return {0, 0};
   const int index = device.has_index() ? device.index() : c10::cuda::current_device();
   const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
   const auto& aggregate = stats.allocated_bytes[0];
@@ -169,6 +172,7 @@ void MemoryTracker::reset_peak(const torch::Device& device) {
   }
 #ifdef DS_TORCH_CUDA
   if (device.is_cuda()) {
+    if (!c10::cuda::CUDACachingAllocator::get()->initialized()) return;
     c10::cuda::CUDACachingAllocator::resetPeakStats(device.has_index() ? device.index()
                                                                        : c10::cuda::current_device());
     return;
