@@ -16,8 +16,9 @@ using estimators::OffloadDevice;
 using estimators::Plan;
 using profiles::DeviceKind;
 
-constexpr const char* kTermNames[kCostTermCount] = {"compute", "attention", "recompute", "dp_comm",   "tp_comm",
-                                                    "pp_comm", "offload",   "optimizer", "bubble", "overhead"};
+constexpr const char* kTermNames[kCostTermCount] = {"compute",   "attention",     "recompute", "dp_comm",
+                                                    "tp_comm",   "pp_comm",       "offload",   "optimizer",
+                                                    "cpu_optimizer", "bubble",    "overhead"};
 
 double& at(std::array<double, kCostTermCount>& a, CostTerm t) { return a[static_cast<int>(t)]; }
 
@@ -220,7 +221,7 @@ void CostModel::offload_and_optimizer(const Plan& p, CostEstimate& e) const {
   at(e.raw_s, CostTerm::kOffload) = offload;
 
   if (opt_off) {
-    at(e.raw_s, CostTerm::kOptimizer) =
+    at(e.raw_s, CostTerm::kCpuOptimizer) =
         transfer_s(part, r.cpu_adam_params_per_s / ranks, "cpu_adam_params_per_s", missing);
   } else {
     // A fused optimizer is memory-bound: read master, states and gradient, write master, states

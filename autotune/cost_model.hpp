@@ -3,7 +3,7 @@
 // model's FLOPs and byte counts and the cluster's rates (docs/tuning.md derives each term).
 //
 //   step = compute + attention + recompute + dp_comm + tp_comm + pp_comm + offload + optimizer
-//          + bubble + overhead
+//          + cpu_optimizer + bubble + overhead
 //
 // Every term is a raw time (seconds, from counts and rates) times a per-term coefficient; the
 // coefficients default to 1 and are fitted from measured trials (autotune/calibration.hpp), so a
@@ -30,11 +30,12 @@ enum class CostTerm {
   kTpComm,     ///< "tp_comm": Megatron's tensor-parallel activation all-reduces
   kPpComm,     ///< "pp_comm": pipeline point-to-point sends of activations and gradients
   kOffload,    ///< "offload": host<->device copies and NVMe reads/writes of offloaded state
-  kOptimizer,  ///< "optimizer": the optimizer step (on the device, or DeepSpeed's CPU Adam)
+  kOptimizer,  ///< "optimizer": the optimizer step on the device
+  kCpuOptimizer,  ///< "cpu_optimizer": the optimizer step of offloaded states (DeepSpeed's CPU Adam)
   kBubble,     ///< "bubble": pipeline fill and drain, (pp-1)/(m+pp-1) of the pipelined work
   kOverhead,   ///< "overhead": fixed cost per micro-batch (kernel launches, Python-free loop, hooks)
 };
-inline constexpr int kCostTermCount = 10;
+inline constexpr int kCostTermCount = 11;
 
 std::string_view cost_term_name(CostTerm term);
 /// Parses a name of cost_term_name; throws UsageError naming `what` otherwise.
@@ -43,7 +44,7 @@ CostTerm parse_cost_term(std::string_view name, const std::string& what);
 /// Per-term multipliers on the raw times (1 = the model as derived; 2 = this term takes twice as
 /// long on this machine). Fitted by calibration.
 struct CostCoefficients {
-  std::array<double, kCostTermCount> scale{1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::array<double, kCostTermCount> scale{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   double& operator[](CostTerm t) { return scale[static_cast<int>(t)]; }
   double operator[](CostTerm t) const { return scale[static_cast<int>(t)]; }
 };
