@@ -105,23 +105,32 @@ EnvSection cuda_section(const TorchInfo& t, const DriverGpus& gpus) {
   return s;
 }
 
+// A process group is usable when the loaded LibTorch has it and this ds was compiled with it.
+struct BackendNotes {
+  const char* usable;
+  const char* not_in_torch;
+  const char* not_in_ds;
+};
+
+EnvRow backend_row(const std::string& name, bool in_torch, bool in_ds, const std::string& version, EnvStatus missing,
+                   const BackendNotes& notes) {
+  const bool usable = in_torch && in_ds;
+  return row(name, usable ? "yes" + (version.empty() ? "" : ", " + version) : "no",
+             usable ? EnvStatus::kOk : missing,
+             usable ? notes.usable : in_torch ? notes.not_in_ds : notes.not_in_torch);
+}
+
 EnvSection communication_section(const TorchInfo& t) {
-  const bool gloo = t.gloo_available && t.ds_gloo;
-  const std::string gloo_note =
-      gloo ? "CPU collectives for multi-process runs"
-      : !t.gloo_available ? "LibTorch without Gloo: multi-process CPU training is unavailable"
-                          : "ds was built without gloo's headers (a pip LibTorch does not ship them): multi-process "
-                            "CPU training is unavailable; hint: install gloo's headers (libgloo-dev) and rebuild";
-  const bool nccl = t.nccl_available && t.ds_nccl;
-  const std::string nccl_note =
-      nccl ? "GPU collectives"
-      : !t.nccl_available ? "needs a CUDA build of LibTorch"
-                          : "ds was built without nccl.h: multi-GPU training is unavailable; hint: add the include "
-                            "folder of NCCL (the nvidia-nccl pip package or the CUDA toolkit's) to CPATH and rebuild";
   return {"communication", "Communication",
-          {row("gloo", yes_no(gloo), gloo ? EnvStatus::kOk : EnvStatus::kWarn, gloo_note),
-           row("nccl", nccl ? "yes" + (t.nccl_version.empty() ? "" : ", " + t.nccl_version) : "no",
-               nccl ? EnvStatus::kOk : EnvStatus::kMissing, nccl_note)}};
+          {backend_row("gloo", t.gloo_available, t.ds_gloo, "", EnvStatus::kWarn,
+                       {"CPU collectives for multi-process runs",
+                        "LibTorch without Gloo: multi-process CPU training is unavailable",
+                        "ds was built without gloo's headers (a pip LibTorch does not ship them): multi-process CPU "
+                        "training is unavailable; hint: install gloo's headers (libgloo-dev) and rebuild"}),
+           backend_row("nccl", t.nccl_available, t.ds_nccl, t.nccl_version, EnvStatus::kMissing,
+                       {"GPU collectives", "needs a CUDA build of LibTorch",
+                        "ds was built without nccl.h: multi-GPU training is unavailable; hint: add the include "
+                        "folder of NCCL (the nvidia-nccl pip package or the CUDA toolkit's) to CPATH and rebuild"})}};
 }
 
 // The shared object that the dynamic linker binds sgemm_ to, i.e. the BLAS LibTorch calls.
