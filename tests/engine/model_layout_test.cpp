@@ -144,6 +144,9 @@ TEST(ModelLayout, InitFollowsGpt2Scheme) {
 }
 
 TEST(ModelLayout, DtypesAndForwardShapes) {
+  // Ids and targets come from the global generator, whose state otherwise depends on which tests
+  // ran before in this process: it failed twice in hundreds of CI runs with a draw near a bound.
+  torch::manual_seed(20261204);
   auto spec = preset("ds-tiny");
   auto ids = torch::randint(0, spec.vocab, {2, 16}, torch::kLong);
   auto fp32 = build_model(spec, {.seed = 3});
