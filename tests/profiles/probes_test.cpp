@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "kernels/cpu/cpu_isa.hpp"
+
 namespace ds::profiles {
 namespace {
 
@@ -68,13 +70,16 @@ TEST(Probes, CpuGemmCoversBothDtypes) {
   EXPECT_GT(bf16->value, 0.01);
 }
 
-TEST(Probes, CpuAdamCountsParamsPerSecond) {
+TEST(Probes, CpuAdamMeasuresDsKernelBesideTorch) {
   ProbeReport r;
   probe_cpu_adam(quick(), r);
-  auto* adam = find(r, "cpu.adam");
-  ASSERT_TRUE(adam);
-  EXPECT_GT(adam->value, 1e6);
-  EXPECT_EQ(adam->unit, "params/s");
+  auto* ds_kernel = find(r, "cpu.adam", "impl", std::string("ds.cpu_adam/") + kernels::to_string(kernels::cpu_isa()));
+  auto* torch_adamw = find(r, "cpu.adam", "impl", "torch.optim.AdamW");
+  ASSERT_TRUE(ds_kernel && torch_adamw);
+  EXPECT_GT(ds_kernel->value, 1e6);
+  EXPECT_EQ(ds_kernel->unit, "params/s");
+  EXPECT_EQ(ds_kernel->params.value("params", 0), 4 << 20);
+  EXPECT_GT(torch_adamw->value, 1e6);
 }
 
 TEST(Probes, StorageMeasuresOnADiskAndSkipsOtherwise) {
