@@ -52,6 +52,9 @@ struct BenchCase {
   bool needs_engine = false;  ///< needs LibTorch: runs only in ds-engine
   /// Setup; null for an engine case as the light ds knows it (name and description only).
   std::function<SampleFn(const CaseContext&)> prepare;
+  /// The case drops its own warm-up (e.g. the first steps of each training run): the runner's
+  /// warm-up samples are not taken.
+  bool own_warmup = false;
 
   bool higher_is_better() const { return kind == Kind::kThroughput; }
 };

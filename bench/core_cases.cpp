@@ -251,6 +251,13 @@ void register_engine_case_names(Registry& r) {
        "s");
   stub("train", "train/peak-bytes-small-llama",
        "peak tensor bytes of such a step after the first (counting allocator; exact)", Kind::kBytes, "bytes");
+  for (const char* stage : {"1", "2", "3"}) {
+    stub("train", (std::string("train/zero") + stage + "-2ranks-step").c_str(),
+         (std::string("optimizer step of ds-tiny (micro-batch 2 x 64 tokens) through `ds train --nproc 2`, ZeRO-") +
+          stage + ", Gloo on the CPU; steps 4-13 of each run")
+             .c_str(),
+         Kind::kTime, "s");
+  }
   stub("serve", "serve/greedy-tokens-small-llama",
        "24 greedy tokens of the same model in fp64 through the inference engine: hash of the ids (exact)",
        Kind::kAccuracy, "hash");

@@ -38,7 +38,7 @@ CaseResult run_case(const BenchCase& c, const CaseContext& context, const StopRu
   SampleFn sample = c.prepare(context);
   const auto start = Clock::now();  // the cap is on sampling: setup (building a model) is not timed
   const bool deterministic = c.max_samples == 1;
-  for (int i = 0; i < (deterministic ? 0 : rule.warmup_runs); ++i) sample();
+  for (int i = 0; i < (deterministic || c.own_warmup ? 0 : rule.warmup_runs); ++i) sample();
   CaseResult r;
   r.name = c.name;
   r.suite = c.suite;

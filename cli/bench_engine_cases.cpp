@@ -1,8 +1,14 @@
 // ds-engine's half of `ds bench`: the cases that need LibTorch (kernels, train, serve) replace
 // the names bench/core_cases.cpp registers for the light ds. Fixed seeds and sizes; CPU.
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -11,6 +17,7 @@
 #include "bench/statistics.hpp"
 #include "bench/runner.hpp"
 #include "cli/cli_context.hpp"
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "engine/infer/inference_engine.hpp"
 #include "engine/model/causal_lm.hpp"
@@ -35,6 +42,7 @@ BenchCase real_case(const bench::Registry& registry, const std::string& name,
   if (listed == nullptr) throw RuntimeError(format_error("ds bench", "engine case not listed", name));
   BenchCase c = *listed;
   c.prepare = std::move(prepare);
+  c.own_warmup = name.find("-2ranks-") != std::string::npos;  // ZeroTraining drops each run's first steps
   return c;
 }
 
@@ -151,6 +159,94 @@ SampleFn train_peak_bytes(const CaseContext&) {
     MemoryTracker::reset_peak(cpu);
     f.step();
     return static_cast<double>(MemoryTracker::peak_bytes(cpu) - before);
+  };
+}
+
+// ZeRO stage S on 2 local ranks through the real `ds train` (its own processes, Gloo): each run
+// trains ds-tiny for a few steps and its later steps' times from rank 0's metrics.jsonl are the
+// samples; the first steps (allocation, rendezvous) are warm-up.
+class ZeroTraining {
+ public:
+  explicit ZeroTraining(int stage) : stage_(stage) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) throw bench::CaseSkipped("cannot find this executable to start `ds train` (" + ec.message() + ")");
+    exe_ = self.string();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ds-bench-zero" + std::to_string(stage) + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_, ec);
+    std::filesystem::create_directories(dir_);
+    // Fixed text (the same words, the same order every time) -> byte-tokenized training data.
+    std::string text;
+    std::uint32_t x = 7;
+    static constexpr const char* kWords[] = {"model", "state", "shard", "rank", "step", "loss", "the", "of", "and"};
+    while (text.size() < 64 * 1024) {
+      x = x * 1664525u + 1013904223u;
+      text += kWords[(x >> 24) % 9];
+      text += ' ';
+    }
+    write_file_atomic(dir_ / "text.txt", text);
+    write_file_atomic(dir_ / "config.json", nlohmann::json{
+        {"train_micro_batch_size_per_gpu", 2}, {"gradient_accumulation_steps", 1},
+        {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 1e-3}}}}},
+        {"zero_optimization", {{"stage", stage}}},
+        {"ds", {{"model", "ds-tiny"}, {"seed", 42}}}}.dump());
+    run("data prepare --input '" + (dir_ / "text.txt").string() + "' --out '" + (dir_ / "train.bin").string() + "'");
+  }
+  ~ZeroTraining() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  /// Runs `ds train` once more and queues the step times after its warm-up steps.
+  void train() {
+    const auto out = dir_ / ("run" + std::to_string(runs_++));
+    run("train --config '" + (dir_ / "config.json").string() + "' --data '" + (dir_ / "train.bin").string() +
+        "' --out '" + out.string() + "' --steps " + std::to_string(kSteps) + " --seq 64 --nproc 2");
+    std::ifstream metrics(out / "metrics.jsonl");
+    std::string line;
+    while (std::getline(metrics, line)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("step", 0) > kWarmupSteps && j.contains("step_time_s")) {
+        pending_.push_back(j["step_time_s"].get<double>());
+      }
+    }
+    if (pending_.empty()) throw RuntimeError(format_error((out / "metrics.jsonl").string(), "no step times"));
+  }
+
+  double next_step_time_s() {
+    if (pending_.empty()) train();
+    const double s = pending_.front();
+    pending_.pop_front();
+    return s;
+  }
+
+ private:
+  static constexpr int kSteps = 13, kWarmupSteps = 3;  // 10 samples a run: enough for the rank test
+
+  void run(const std::string& args) {
+    const auto log = dir_ / "log.txt";
+    const std::string command = "'" + exe_ + "' -q --db '" + (dir_ / "ds.db").string() + "' " + args + " >'" +
+                                log.string() + "' 2>&1";
+    if (std::system(command.c_str()) != 0) {
+      std::string tail = read_file(log);
+      if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
+      throw RuntimeError(format_error("ds bench: zero" + std::to_string(stage_), "`ds " + args + "` failed", tail));
+    }
+  }
+
+  int stage_;
+  std::string exe_;
+  std::filesystem::path dir_;
+  std::deque<double> pending_;
+  int runs_ = 0;
+};
+
+std::function<SampleFn(const CaseContext&)> zero_training(int stage) {
+  return [stage](const CaseContext&) -> SampleFn {
+    auto training = std::make_shared<ZeroTraining>(stage);
+    training->train();  // the first run is setup: its samples are then taken within the time cap
+    return [training] { return training->next_step_time_s(); };
   };
 }
 
@@ -275,6 +371,9 @@ bool add_engine_bench_cases(bench::Registry& registry) {
       {"kernels/layer-norm-fp32", layer_norm},
       {"train/step-small-llama", train_step},
       {"train/peak-bytes-small-llama", train_peak_bytes},
+      {"train/zero1-2ranks-step", zero_training(1)},
+      {"train/zero2-2ranks-step", zero_training(2)},
+      {"train/zero3-2ranks-step", zero_training(3)},
       {"serve/greedy-tokens-small-llama", greedy_tokens},
       {"serve/decode-small-llama", decode_throughput},
       {"serve/ttft-small-llama", serve_latency(-1)},
