@@ -125,6 +125,16 @@ std::string render_calibration(const std::vector<CalibrationSample>& samples, co
   return out + " (others 1)\n";
 }
 
+json calibration_json(const Calibration& fit, std::int64_t id, const std::string& cluster_source) {
+  return {{"id", id},
+          {"cluster_source", cluster_source},
+          {"trials", fit.trials},
+          {"mape_before", fit.mape_before},
+          {"mape_after", fit.mape_after},
+          {"coefficients", coefficients_json(fit.coefficients)},
+          {"trial_ids", fit.trial_ids}};
+}
+
 json coefficients_json(const CostCoefficients& c) {
   json out = json::object();
   for (int t = 0; t < kCostTermCount; ++t) out[std::string(cost_term_name(static_cast<CostTerm>(t)))] = c.scale[t];

@@ -57,6 +57,9 @@ std::optional<StoredCalibration> latest_calibration(profiles::Store& store, cons
 std::string render_calibration(const std::vector<CalibrationSample>& samples, const Calibration& fit,
                                const std::string& cluster_source);
 
+/// {"id", "cluster_source", "trials", "mape_before", "mape_after", "coefficients", "trial_ids"}.
+nlohmann::json calibration_json(const Calibration& fit, std::int64_t id, const std::string& cluster_source);
+
 /// {"term": coefficient, ...}
 nlohmann::json coefficients_json(const CostCoefficients& c);
 

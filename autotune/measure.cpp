@@ -103,6 +103,7 @@ MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::
   if (o.top < 1) throw UsageError(format_error("--measure", "out of range", std::to_string(o.top), "an integer >= 1"));
   step_statistic({1.0}, o.statistic);  // an unknown statistic fails before anything runs
   MeasureReport report;
+  report.cluster_source = cluster.source;
   int index = 0;
   for (int rank : measure_picks(o.top, o.explore, static_cast<int>(result.top.size()))) {
     const RankedPlan& ranked = result.top[static_cast<std::size_t>(rank - 1)];
@@ -131,6 +132,24 @@ MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::
   for (auto& m : report.plans) m.predicted_after_s = cost.estimate(m.ranked.plan).step_time_s;
   report.reranked = tune(model, cluster, again);
   return report;
+}
+
+nlohmann::json measure_json(const MeasureReport& r) {
+  using nlohmann::json;
+  json plans = json::array();
+  for (const auto& m : r.plans) {
+    plans.push_back({{"rank", m.rank},
+                     {"plan", plan_label(m.ranked.plan)},
+                     {"predicted_s", m.ranked.cost.step_time_s},
+                     {"predicted_after_s", m.predicted_after_s},
+                     {"status", m.run.status},
+                     {"measured_s", m.run.step_time_s ? json(*m.run.step_time_s) : json()},
+                     {"trial_id", m.run.trial_id ? json(*m.run.trial_id) : json()},
+                     {"error", m.run.error}});
+  }
+  return {{"plans", plans},
+          {"calibration", r.calibration ? calibration_json(*r.calibration, r.calibration_id, r.cluster_source) : json()},
+          {"note", r.calibration_note}};
 }
 
 std::string render_measure(const MeasureReport& r) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "autotune/calibration.hpp"
 #include "autotune/config_emitter.hpp"
 #include "autotune/tuner.hpp"
@@ -63,6 +65,7 @@ struct MeasureReport {
   std::vector<MeasuredPlan> plans;
   std::optional<Calibration> calibration;  ///< empty when there were too few trials to fit
   std::int64_t calibration_id = 0;         ///< stored fit (0: none)
+  std::string cluster_source;              ///< the cluster the fit is for (ClusterSpec::source)
   std::string calibration_note;            ///< why there is no fit
   TuneResult reranked;                     ///< the search again with the new coefficients
 };
@@ -79,6 +82,10 @@ std::vector<int> measure_picks(int top, int explore, int available);
 MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
                             const TuneOptions& options, const TuneResult& result, TrialRunner& runner,
                             profiles::Store& store, const MeasureOptions& measure);
+
+/// {"plans": [{"rank", "plan", "predicted_s", "predicted_after_s", "status", "measured_s",
+/// "trial_id", "error"}], "calibration": calibration_json or null, "note"}.
+nlohmann::json measure_json(const MeasureReport& report);
 
 /// Predicted (before, after) against measured, per plan, and the calibration line.
 std::string render_measure(const MeasureReport& report);

@@ -135,45 +135,28 @@ void run_tune(TuneFlags f, const GlobalOptions& global) {
   f.search.seq_len = f.model.seq;
   TuneOptions options = resolve_tune_options(f.search, model, cluster);
   const std::string calibrated = f.no_calibration ? "" : apply_calibration(cluster, global, options);
-  TuneResult result = tune(model, cluster, options);
+  const TuneResult first = tune(model, cluster, options);
   std::optional<MeasureReport> measured;
   if (f.measure > 0) {
-    measured = run_measure(f, model, cluster, options, result, global);
-    // What is written and stored is the ranking after measuring.
+    measured = run_measure(f, model, cluster, options, first, global);
     if (measured->calibration) options.cost.coefficients = measured->calibration->coefficients;
-    std::swap(result, measured->reranked);
   }
+  // What is written and stored is the ranking after measuring, when there was any.
+  const TuneResult& result = measured ? measured->reranked : first;
   const std::string launch = f.out.empty() ? "" : write_config(f, cluster, result);
   const std::int64_t run_id = f.no_record ? 0 : record(f, model, cluster, options, result, global);
   if (global.json) {
     auto j = tune_json(model, cluster, options, result);
     if (run_id > 0) j["run_id"] = run_id;
-    if (measured) {
-      nlohmann::json runs = nlohmann::json::array();
-      for (const auto& m : measured->plans) {
-        runs.push_back({{"rank", m.rank}, {"plan", plan_label(m.ranked.plan)}, {"predicted_s", m.ranked.cost.step_time_s},
-                        {"predicted_after_s", m.predicted_after_s}, {"status", m.run.status},
-                        {"measured_s", m.run.step_time_s ? nlohmann::json(*m.run.step_time_s) : nlohmann::json()},
-                        {"trial_id", m.run.trial_id ? nlohmann::json(*m.run.trial_id) : nlohmann::json()},
-                        {"error", m.run.error}});
-      }
-      j["measured"] = runs;
-      if (measured->calibration) {
-        j["calibration"] = {{"id", measured->calibration_id}, {"trials", measured->calibration->trials},
-                            {"mape_before", measured->calibration->mape_before},
-                            {"mape_after", measured->calibration->mape_after}};
-      }
-    }
+    if (measured) j["measured"] = measure_json(*measured);
     if (!launch.empty()) j["config"] = {{"path", f.out}, {"launch", launch}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
+  print(calibrated + render_tune(model, cluster, options, first));
   if (measured) {
-    // measured->reranked holds the ranking before measuring (swapped above).
-    print(calibrated + render_tune(model, cluster, options, measured->reranked) + render_measure(*measured) +
-          "\nre-ranked with the new coefficients:\n" + render_tune(model, cluster, options, result));
-  } else {
-    print(calibrated + render_tune(model, cluster, options, result));
+    print(render_measure(*measured) + "\nre-ranked with the new coefficients:\n" +
+          render_tune(model, cluster, options, result));
   }
   if (f.explain) print(render_explain(result, options.objective));
   if (!launch.empty()) {
@@ -241,13 +224,7 @@ void run_calibrate(const CalibrateFlags& f, const GlobalOptions& global) {
   options.min_trials = f.min_trials;
   Calibration fit = calibrate(samples, CostCoefficients{}, options);
   const std::int64_t id = f.dry_run ? 0 : save_calibration(store, machine, cluster.source, fit);
-  if (global.json) {
-    nlohmann::json j = {{"id", id}, {"cluster_source", cluster.source}, {"trials", fit.trials},
-                        {"mape_before", fit.mape_before}, {"mape_after", fit.mape_after},
-                        {"coefficients", coefficients_json(fit.coefficients)}, {"trial_ids", fit.trial_ids},
-                        {"skipped", skipped.size()}};
-    return print(j.dump(2) + "\n");
-  }
+  if (global.json) return print(calibration_json(fit, id, cluster.source).dump(2) + "\n");
   print(render_calibration(samples, fit, cluster.source));
   if (!skipped.empty()) print(std::to_string(skipped.size()) + " trials not used (first: " + skipped.front().reason + ")\n");
   if (id > 0) print("stored as calibration " + std::to_string(id) + "; `ds tune` with the same cluster flags uses it\n");

@@ -198,3 +198,24 @@ TEST(Measure, MinimumSupersedesTheMeanForCalibration) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Measure, JsonNamesEachRunAndTheFit) {
+  ds::autotune::MeasureReport r;
+  ds::autotune::MeasuredPlan p;
+  p.rank = 3;
+  p.ranked.plan = ds::test::base_plan();
+  p.run.status = "oom";
+  p.run.error = "out of memory";
+  r.plans.push_back(p);
+  r.calibration_note = "not recalibrated";
+  auto j = ds::autotune::measure_json(r);
+  EXPECT_EQ(j["plans"][0]["rank"], 3);
+  EXPECT_EQ(j["plans"][0]["status"], "oom");
+  EXPECT_TRUE(j["plans"][0]["measured_s"].is_null());
+  EXPECT_TRUE(j["calibration"].is_null());
+  EXPECT_EQ(j["note"], "not recalibrated");
+}
+
+}  // namespace
