@@ -264,6 +264,10 @@ void register_engine_case_names(Registry& r) {
   stub("serve", "serve/decode-small-llama",
        "inference engine: 4 streams x 16 greedy tokens after 32-token prompts, fp32 CPU", Kind::kThroughput,
        "tokens/s");
+  stub("serve", "serve/decode-small-llama-1stream", "the same with one stream at a time", Kind::kThroughput,
+       "tokens/s");
+  stub("serve", "serve/decode-small-llama-16streams", "the same with 16 streams at once", Kind::kThroughput,
+       "tokens/s");
   stub("serve", "serve/ttft-small-llama", "time to first token, mean over those 4 streams", Kind::kTime, "s");
   stub("serve", "serve/itl-p50-small-llama", "median inter-token latency over those 4 streams", Kind::kTime, "s");
   stub("serve", "serve/itl-p99-small-llama", "99th-percentile inter-token latency over those 4 streams", Kind::kTime,

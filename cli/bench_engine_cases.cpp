@@ -258,7 +258,7 @@ std::unique_ptr<engine::infer::InferenceEngine> make_engine(torch::ScalarType dt
   loaded.model = engine::model::build_model(loaded.spec, {.dtype = dtype, .seed = 5});
   loaded.model->eval();
   engine::infer::EngineOptions options;
-  options.max_running = 8;
+  options.max_running = 16;
   options.max_batch_tokens = 256;
   options.kv_cache_bytes = 64ll << 20;
   return std::make_unique<engine::infer::InferenceEngine>(
@@ -284,17 +284,19 @@ std::vector<std::uint32_t> drain(engine::serve::RequestStream& stream) {
   }
 }
 
-SampleFn decode_throughput(const CaseContext&) {
-  std::shared_ptr<engine::infer::InferenceEngine> engine = make_engine(torch::kFloat32);
-  return [engine] {
-    constexpr std::int64_t kStreams = 4, kTokens = 16;
-    std::int64_t generated = 0;
-    const double s = seconds_per_op(1, [&] {
-      std::vector<std::shared_ptr<engine::serve::RequestStream>> running;
-      for (std::int64_t i = 0; i < kStreams; ++i) running.push_back(engine->submit(greedy_request(i, kTokens)));
-      for (auto& stream : running) generated += static_cast<std::int64_t>(drain(*stream).size());
-    });
-    return static_cast<double>(generated) / s;
+// Decode tokens/s with `streams` requests of 16 greedy tokens in flight at once.
+std::function<SampleFn(const CaseContext&)> decode_throughput(std::int64_t streams) {
+  return [streams](const CaseContext&) -> SampleFn {
+    std::shared_ptr<engine::infer::InferenceEngine> engine = make_engine(torch::kFloat32);
+    return [engine, streams] {
+      std::int64_t generated = 0;
+      const double s = seconds_per_op(1, [&] {
+        std::vector<std::shared_ptr<engine::serve::RequestStream>> running;
+        for (std::int64_t i = 0; i < streams; ++i) running.push_back(engine->submit(greedy_request(i, 16)));
+        for (auto& stream : running) generated += static_cast<std::int64_t>(drain(*stream).size());
+      });
+      return static_cast<double>(generated) / s;
+    };
   };
 }
 
@@ -375,7 +377,9 @@ bool add_engine_bench_cases(bench::Registry& registry) {
       {"train/zero2-2ranks-step", zero_training(2)},
       {"train/zero3-2ranks-step", zero_training(3)},
       {"serve/greedy-tokens-small-llama", greedy_tokens},
-      {"serve/decode-small-llama", decode_throughput},
+      {"serve/decode-small-llama", decode_throughput(4)},
+      {"serve/decode-small-llama-1stream", decode_throughput(1)},
+      {"serve/decode-small-llama-16streams", decode_throughput(16)},
       {"serve/ttft-small-llama", serve_latency(-1)},
       {"serve/itl-p50-small-llama", serve_latency(0.5)},
       {"serve/itl-p99-small-llama", serve_latency(0.99)},

@@ -145,7 +145,7 @@ TEST_F(BenchCli, EngineCasesRunInDsEngine) {
          "--filter 'kernels/*,train/step*,train/peak*,train/zero2*,serve/*'");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto run = nlohmann::json::parse(r.out);
-  EXPECT_EQ(run["results"].size(), 12u) << r.out;
+  EXPECT_EQ(run["results"].size(), 14u) << r.out;
   for (const auto& c : run["results"]) EXPECT_GT(c["median"].get<double>(), 0) << c.dump();
 }
 
