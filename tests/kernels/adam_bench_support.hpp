@@ -13,7 +13,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <cstdint>
 #include <new>
@@ -48,59 +47,34 @@ class BenchArray {
   T* data_;
 };
 
-/// Multi-threaded triad bandwidth in bytes/s (24 B/element), the median of 15 passes over three
-/// 256 MiB arrays, measured once per process so every row of a run is judged by the same number.
-inline double triad_bytes_per_s() {
-  static const double rate = [] {
-    const std::int64_t n = 32 << 20;
-    BenchArray<double> a(n, 1.0), b(n, 2.0), c(n, 0.5);
-    std::vector<double> rates;
-    for (int rep = 0; rep < 17; ++rep) {
-      const auto start = std::chrono::steady_clock::now();
-#pragma omp parallel for schedule(static)
-      for (std::int64_t i = 0; i < n; ++i) a.data()[i] = b.data()[i] + 3.0 * c.data()[i];
-      const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
-      if (rep >= 2) rates.push_back(kTriadBytesPerElement * static_cast<double>(n) / s.count());
-    }
-    benchmark::DoNotOptimize(a.data()[n / 2]);
-    std::nth_element(rates.begin(), rates.begin() + rates.size() / 2, rates.end());
-    return rates[rates.size() / 2];
-  }();
-  return rate;
-}
-
-/// Runs `step` once per benchmark iteration, timing the loop itself (wall clock) for the
-/// of_triad counter: Google Benchmark has no ratio counter that is not shown as a rate.
+/// Runs `step` once per benchmark iteration.
 template <class Step>
-double run_timed(benchmark::State& state, Step&& step) {
-  const auto start = std::chrono::steady_clock::now();
+void run_steps(benchmark::State& state, Step&& step) {
   for (auto _ : state) {
     step();
     benchmark::ClobberMemory();
   }
-  const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
-  return s.count();
 }
 
 /// Counters every row carries: items/s (params or elements), bytes/s by the conventions above,
-/// the fraction of the triad's bandwidth, and the thread count.
-inline void set_bandwidth_counters(benchmark::State& state, std::int64_t n, double bytes_per_item, double seconds) {
+/// and the thread count. The fraction of the triad's bandwidth is computed from the StreamTriad
+/// row of the same run (tests/kernels/adam_bench_table.py).
+inline void set_bandwidth_counters(benchmark::State& state, std::int64_t n, double bytes_per_item) {
   const double items = static_cast<double>(state.iterations()) * static_cast<double>(n);
   state.SetItemsProcessed(static_cast<std::int64_t>(items));
   state.SetBytesProcessed(static_cast<std::int64_t>(items * bytes_per_item));
-  if (seconds > 0) state.counters["of_triad"] = items * bytes_per_item / seconds / triad_bytes_per_s();
   state.counters["threads"] = omp_get_max_threads();
 }
 
-/// The triad itself as a row (Google Benchmark's own timing), beside the Adam rows.
+/// The triad over three 256 MiB arrays (past this machine's 508 MiB L3 together), beside the Adam rows.
 inline void BM_StreamTriad(benchmark::State& state) {
   const std::int64_t n = state.range(0);
   BenchArray<double> a(n, 1.0), b(n, 2.0), c(n, 0.5);
-  const double seconds = run_timed(state, [&] {
+  run_steps(state, [&] {
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) a.data()[i] = b.data()[i] + 3.0 * c.data()[i];
   });
-  set_bandwidth_counters(state, n, kTriadBytesPerElement, seconds);
+  set_bandwidth_counters(state, n, kTriadBytesPerElement);
 }
 
 /// ds's step: args {isa, n, bf16 copy 0|1}. The step count advances as in training.
@@ -122,12 +96,12 @@ inline void BM_DsAdam(benchmark::State& state) {
   }
   kernels::AdamOptions options;
   options.weight_decay = 0.01;
-  const double seconds = run_timed(state, [&] {
+  run_steps(state, [&] {
     kernels::adam_step(options, arrays, isa);
     ++options.step;
   });
   state.SetLabel(std::string("ds.cpu_adam/") + kernels::to_string(isa) + (bf16 ? "+bf16" : ""));
-  set_bandwidth_counters(state, n, bf16 ? kAdamBf16BytesPerParam : kAdamBytesPerParam, seconds);
+  set_bandwidth_counters(state, n, bf16 ? kAdamBf16BytesPerParam : kAdamBytesPerParam);
 }
 
 /// Sizes of the published table: 1M, 10M, 100M params.

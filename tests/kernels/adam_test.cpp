@@ -1,8 +1,7 @@
 // The Adam kernel: every ISA this CPU has equals the scalar reference bit for bit (0 ulps: the
 // same IEEE-rounded operations in the same order, -ffp-contract=off, and sqrt/div are correctly
-// rounded in both scalar and vector units), the half copies equal the rounded fp32 params, bad
-// arguments give the house error, and 100 steps follow torch.optim.Adam/AdamW (tests/kernels/
-// adam_reference.py, run with Debian's python3-torch).
+// rounded in both scalar and vector units), the half copies equal the rounded fp32 params, and
+// bad arguments give the house error. The match with torch itself: adam_torch_test.cpp.
 #include "kernels/cpu/adam.hpp"
 
 #include <gtest/gtest.h>
