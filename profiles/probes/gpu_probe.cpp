@@ -52,16 +52,24 @@ void probe_device(int device, const ProbeOptions& options, ProbeReport& report) 
   const int repeats = options.quick ? 5 : 10;
   const std::int64_t n = options.quick ? 4096 : 8192;
   struct Mode { const char* name; torch::ScalarType dtype; bool tf32; };
+  // Square, and the transformer shapes the cost model prices (as the CPU probe does): tokens x
+  // hidden -> 4 x hidden (MLP up-projection) and tokens x hidden -> 3 x hidden (fused QKV), at a
+  // hidden of 4096 (Llama-2-7B) over n tokens.
+  struct Shape { const char* name; std::int64_t m, n, k; };
+  const Shape shapes[] = {{"square", n, n, n}, {"mlp", n, 4 * 4096, 4096}, {"qkv", n, 3 * 4096, 4096}};
   for (const Mode& m : {Mode{"fp32", torch::kFloat32, false}, Mode{"tf32", torch::kFloat32, true},
                         Mode{"fp16", torch::kFloat16, false}, Mode{"bf16", torch::kBFloat16, false}}) {
     at::globalContext().setAllowTF32CuBLAS(m.tf32);
-    auto a = torch::randn({n, n}, torch::TensorOptions().device(dev).dtype(m.dtype));
-    auto b = torch::randn({n, n}, torch::TensorOptions().device(dev).dtype(m.dtype));
-    auto c = torch::empty({n, n}, a.options());
-    auto ms = event_times_ms(3, repeats, 5, [&] { torch::mm_out(c, a, b); });
-    nlohmann::json p = base;
-    p.update({{"dtype", m.name}, {"m", n}, {"n", n}, {"k", n}});
-    add_rate(report, "gpu.gemm", p, ms, 2.0 * n * n * n, 1e12, "TFLOP/s");
+    for (const Shape& shape : shapes) {
+      auto a = torch::randn({shape.m, shape.k}, torch::TensorOptions().device(dev).dtype(m.dtype));
+      auto b = torch::randn({shape.k, shape.n}, torch::TensorOptions().device(dev).dtype(m.dtype));
+      auto c = torch::empty({shape.m, shape.n}, a.options());
+      auto ms = event_times_ms(3, repeats, 5, [&] { torch::mm_out(c, a, b); });
+      nlohmann::json p = base;
+      p.update({{"dtype", m.name}, {"shape", shape.name}, {"m", shape.m}, {"n", shape.n}, {"k", shape.k}});
+      add_rate(report, "gpu.gemm", p, ms, 2.0 * static_cast<double>(shape.m) * static_cast<double>(shape.n) *
+                                             static_cast<double>(shape.k), 1e12, "TFLOP/s");
+    }
   }
   at::globalContext().setAllowTF32CuBLAS(false);
   const std::int64_t bytes = options.quick ? (256 << 20) : (1024 << 20);
