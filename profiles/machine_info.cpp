@@ -82,13 +82,48 @@ std::string MachineInfo::fingerprint() const {
   std::ostringstream key;
   // Memory is rounded to GiB: MemTotal moves by a few MiB across kernel versions.
   key << cpu_model << '|' << cpu_cores << '|' << cpu_threads << '|' << (memory_bytes >> 30) << '|' << gpu_driver;
-  for (const auto& g : gpus) key << '|' << g.name << ':' << (g.memory_bytes >> 30);
+  for (const auto& g : gpus) key << '|' << g.name;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(key.str())));
   return buf;
 }
 
-MachineInfo read_machine_info() {
+std::vector<GpuInfo> parse_nvidia_smi_gpus(const std::string& csv, std::string& driver) {
+  std::vector<GpuInfo> gpus;
+  std::istringstream in(csv);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto comma = line.rfind(',');
+    if (comma == std::string::npos) continue;
+    auto trim = [](std::string t) {
+      const auto b = t.find_first_not_of(" \t\r");
+      const auto e = t.find_last_not_of(" \t\r");
+      return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+    };
+    std::string name = trim(line.substr(0, comma));
+    std::string version = trim(line.substr(comma + 1));
+    if (name.empty() || version.empty()) continue;
+    if (gpus.empty()) driver = version;
+    gpus.push_back({name, 0, 0});
+  }
+  return gpus;
+}
+
+namespace {
+
+// nvidia-smi rather than CUDA: the torch-free ds and a CPU-only LibTorch see the GPUs too, so
+// every build of ds on one machine computes the same fingerprint.
+void read_nvidia_gpus(MachineInfo& info) {
+  FILE* pipe = ::popen("nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null", "r");
+  if (pipe == nullptr) return;
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) out += buf;
+  if (::pclose(pipe) != 0) return;
+  info.gpus = parse_nvidia_smi_gpus(out, info.gpu_driver);
+}
+
+MachineInfo read_machine_info_uncached() {
   MachineInfo info;
   std::string cpuinfo = slurp("/proc/cpuinfo");
   info.cpu_model = parse_cpu_model(cpuinfo);
@@ -98,6 +133,14 @@ MachineInfo read_machine_info() {
   info.memory_bytes = parse_mem_total_bytes(slurp("/proc/meminfo"));
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) info.hostname = host;
+  read_nvidia_gpus(info);
+  return info;
+}
+
+}  // namespace
+
+MachineInfo read_machine_info() {
+  static const MachineInfo info = read_machine_info_uncached();
   return info;
 }
 

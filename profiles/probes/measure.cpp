@@ -4,15 +4,27 @@
 
 namespace ds::profiles {
 
+// The GPU names read_machine_info() got from nvidia-smi stay, so that the stored fingerprint
+// matches what every later lookup computes; the CUDA probe adds memory and SMs by device index.
+// Without nvidia-smi (or when it disagrees on the count) the probe's list stands.
 void gpus_from_measurements(Profile& p) {
-  p.machine.gpus.clear();
+  std::vector<GpuInfo> probed;
   for (const auto& m : p.measurements) {
     if (m.probe != "gpu.memory") continue;
     GpuInfo g{m.params.value("name", ""), static_cast<std::uint64_t>(m.value), 0};
     if (const Measurement* sm = p.find("gpu.sm_count", {{"device", m.params.value("device", 0)}})) {
       g.sm_count = static_cast<int>(sm->value);
     }
-    p.machine.gpus.push_back(g);
+    probed.push_back(g);
+  }
+  if (probed.empty()) return;
+  if (p.machine.gpus.size() != probed.size()) {
+    p.machine.gpus = std::move(probed);
+    return;
+  }
+  for (std::size_t i = 0; i < probed.size(); ++i) {
+    p.machine.gpus[i].memory_bytes = probed[i].memory_bytes;
+    p.machine.gpus[i].sm_count = probed[i].sm_count;
   }
 }
 

@@ -34,6 +34,34 @@ TEST(MachineInfo, FingerprintIsStableAndSensitive) {
   MachineInfo c = a;
   c.memory_bytes += 5ull << 20;  // a few MiB of kernel drift is the same machine
   EXPECT_EQ(a.fingerprint(), c.fingerprint());
+  // GPU memory as CUDA reports it differs from nvidia-smi's; names, count and driver decide.
+  MachineInfo g = b;
+  g.gpus[0].memory_bytes = 79ull << 30;
+  EXPECT_EQ(g.fingerprint(), b.fingerprint());
+  g.gpus.push_back(g.gpus[0]);
+  EXPECT_NE(g.fingerprint(), b.fingerprint());
+  MachineInfo d = b;
+  d.gpu_driver = "580.159.04";
+  EXPECT_NE(d.fingerprint(), b.fingerprint());
+}
+
+TEST(MachineInfo, ParsesNvidiaSmiCsv) {
+  std::string driver;
+  auto gpus = parse_nvidia_smi_gpus("NVIDIA H200, 580.159.04\nNVIDIA H200, 580.159.04\n", driver);
+  ASSERT_EQ(gpus.size(), 2u);
+  EXPECT_EQ(gpus[0].name, "NVIDIA H200");
+  EXPECT_EQ(gpus[1].name, "NVIDIA H200");
+  EXPECT_EQ(driver, "580.159.04");
+  // A comma inside the name: the version is after the last one.
+  driver.clear();
+  gpus = parse_nvidia_smi_gpus("Tesla X, rev 2, 535.54.03\r\n", driver);
+  ASSERT_EQ(gpus.size(), 1u);
+  EXPECT_EQ(gpus[0].name, "Tesla X, rev 2");
+  EXPECT_EQ(driver, "535.54.03");
+  // Errors printed instead of the table give no GPUs.
+  driver.clear();
+  EXPECT_TRUE(parse_nvidia_smi_gpus("NVIDIA-SMI has failed because it couldn't communicate\n", driver).empty());
+  EXPECT_TRUE(driver.empty());
 }
 
 }  // namespace ds::profiles

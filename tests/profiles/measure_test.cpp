@@ -17,6 +17,26 @@ TEST(Measure, GpusComeFromGpuProbeRows) {
   EXPECT_EQ(p.machine.gpus[0].sm_count, 132);
 }
 
+TEST(Measure, NvidiaSmiNamesStayAndTheProbeAddsMemory) {
+  Profile p;
+  p.machine.gpus = {{"NVIDIA H200", 0, 0}};
+  p.machine.gpu_driver = "580.159.04";
+  const std::string before = p.machine.fingerprint();
+  p.measurements = {{"gpu.memory", {{"device", 0}, {"name", "NVIDIA H200 (CUDA)"}}, 150e9, "bytes", 0, 1},
+                    {"gpu.sm_count", {{"device", 0}, {"name", "NVIDIA H200 (CUDA)"}}, 132, "SMs", 0, 1}};
+  gpus_from_measurements(p);
+  ASSERT_EQ(p.machine.gpus.size(), 1u);
+  EXPECT_EQ(p.machine.gpus[0].name, "NVIDIA H200");
+  EXPECT_EQ(p.machine.gpus[0].memory_bytes, 150000000000u);
+  EXPECT_EQ(p.machine.gpus[0].sm_count, 132);
+  EXPECT_EQ(p.machine.fingerprint(), before) << "a profile must be found by the fingerprint of a later lookup";
+  Profile none;  // no CUDA probe rows: nvidia-smi's list is kept as it is
+  none.machine.gpus = {{"NVIDIA H200", 0, 0}};
+  gpus_from_measurements(none);
+  ASSERT_EQ(none.machine.gpus.size(), 1u);
+  EXPECT_EQ(none.machine.gpus[0].name, "NVIDIA H200");
+}
+
 TEST(Measure, QuickProfileOfThisMachineStoresAndFeedsAClusterSpec) {
   ProbeOptions o;
   o.quick = true;
