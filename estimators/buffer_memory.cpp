@@ -15,7 +15,8 @@ std::string elements(double n, double bytes_each, const char* what) {
 
 // Gradient buckets: DeepSpeed reduces gradients in buckets of reduce_bucket_size elements in the
 // working precision (stage 0: allreduce buckets; 1/2: the contiguous "ipg" buffer; 3: the
-// reduce-scatter bucket); with overlap_comm a second bucket fills while the first is reduced.
+// reduce-scatter bucket); with overlap_comm a second bucket fills while the first is reduced,
+// which needs a second bucket to exist: a model smaller than one bucket has one buffer either way.
 // Needed only when gradients leave the rank: more than one partition, or offload to the CPU.
 // Without ZeRO, ds's engine all-reduces its flat gradient buffer in place (as DDP does with
 // gradient_as_bucket_view), so stage 0 has no bucket.
@@ -23,7 +24,7 @@ void add_reduce_buckets(double p, const Plan& plan, std::vector<MemoryItem>& out
   if (plan.zero_partitions() <= 1 && plan.offload_optimizer == OffloadDevice::kNone) return;
   if (plan.zero_stage == 0) return;
   double n = std::min(static_cast<double>(plan.reduce_bucket_size), p);
-  int copies = plan.overlap_comm_enabled() ? 2 : 1;
+  int copies = plan.overlap_comm_enabled() && p > n ? 2 : 1;
   double w = dtype_bytes(plan.dtype);
   out.push_back({Category::kCommBuckets, Location::kDevice, Phase::kForwardBackward, n * w * copies,
                  elements(n, w, copies == 2 ? "x 2 (overlap_comm) reduce buckets" : "reduce bucket")});
