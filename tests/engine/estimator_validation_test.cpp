@@ -29,6 +29,24 @@ class EstimatorValidation : public ::testing::Test {
     delete dir_;
   }
 
+  // With --nproc every line carries a "[rank N] " prefix; the numbers are rank 0's.
+  static std::string rank0_output(const std::string& out) {
+    std::string kept;
+    std::size_t start = 0;
+    while (start < out.size()) {
+      std::size_t end = out.find('\n', start);
+      if (end == std::string::npos) end = out.size();
+      std::string line = out.substr(start, end - start);
+      start = end + 1;
+      if (line.rfind("[rank ", 0) == 0) {
+        if (line.rfind("[rank 0] ", 0) != 0) continue;
+        line = line.substr(9);
+      }
+      kept += line + "\n";
+    }
+    return kept;
+  }
+
   // predicted / measured peak of a 2-step run with `args`.
   static double ratio(const std::string& name, const std::string& args) {
     const fs::path out = *dir_ / name;
@@ -36,7 +54,7 @@ class EstimatorValidation : public ::testing::Test {
                          "' " + args,
                      "DS_HOME='" + (*dir_ / "home").string() + "'");
     EXPECT_EQ(r.code, 0) << r.output();
-    auto j = nlohmann::json::parse(r.out);
+    auto j = nlohmann::json::parse(rank0_output(r.out));
     double measured = j.at("peak_bytes").get<double>();
     EXPECT_GT(measured, 0);
     return j.at("predicted_peak_bytes").get<double>() / measured;
@@ -63,6 +81,33 @@ TEST_F(EstimatorValidation, LlamaSgdMomentumEvery2GradAccum) {
   EXPECT_NEAR(ratio("tiny_sgd", "--model ds-tiny --micro-batch 2 --seq 96 --dtype fp32 --grad-accum 2 "
                                 "--set ds.activation_checkpointing=every-2 --set optimizer.type=SGD "
                                 "--set optimizer.params.momentum=0.9"),
+              1.0, kTolerance);
+}
+
+TEST_F(EstimatorValidation, ZeroStage1OneRank) {
+  EXPECT_NEAR(ratio("tiny_z1_one", "--model ds-tiny --micro-batch 1 --seq 64 --dtype fp32 --zero-stage 1"), 1.0,
+              kTolerance);
+}
+
+// ZeRO 0-3 over 2 real ranks (Gloo). bf16 with ZeRO-2/3 on 2 ranks is not here: the estimator
+// gives 0.63-0.81 of the measured peak there (docs/estimator.md), an open item.
+TEST_F(EstimatorValidation, ZeroStage0TwoRanks) {
+  EXPECT_NEAR(ratio("tiny_z0_2", "--model ds-tiny --micro-batch 4 --seq 128 --dtype fp32 --nproc 2 --zero-stage 0"),
+              1.0, kTolerance);
+}
+
+TEST_F(EstimatorValidation, ZeroStage1TwoRanks) {
+  EXPECT_NEAR(ratio("tiny_z1_2", "--model ds-tiny --micro-batch 4 --seq 128 --dtype fp32 --nproc 2 --zero-stage 1"),
+              1.0, kTolerance);
+}
+
+TEST_F(EstimatorValidation, ZeroStage2TwoRanks) {
+  EXPECT_NEAR(ratio("tiny_z2_2", "--model ds-tiny --micro-batch 4 --seq 128 --dtype fp32 --nproc 2 --zero-stage 2"),
+              1.0, kTolerance);
+}
+
+TEST_F(EstimatorValidation, ZeroStage3TwoRanks) {
+  EXPECT_NEAR(ratio("tiny_z3_2", "--model ds-tiny --micro-batch 4 --seq 128 --dtype fp32 --nproc 2 --zero-stage 3"),
               1.0, kTolerance);
 }
 
