@@ -227,7 +227,7 @@ void register_core_cases(Registry& registry) {
 }
 
 void register_engine_case_names(Registry& r) {
-  auto stub = [&r](const char* suite, const char* name, const char* description, Kind kind, const char* unit,
+  auto engine_case = [&r](const char* suite, const char* name, const char* description, Kind kind, const char* unit,
                    double tolerance = 0) {
     BenchCase c;
     c.suite = suite;
@@ -240,37 +240,37 @@ void register_engine_case_names(Registry& r) {
     c.needs_engine = true;
     r.add(std::move(c));
   };
-  stub("kernels", "kernels/adam-cpu-16m", "ds's SIMD CPU AdamW step over 16M fp32 parameters (ZeRO-Offload's optimizer)",
+  engine_case("kernels", "kernels/adam-cpu-16m", "ds's SIMD CPU AdamW step over 16M fp32 parameters (ZeRO-Offload's optimizer)",
        Kind::kThroughput, "params/s");
-  stub("kernels", "kernels/gemm-fp32-512", "LibTorch fp32 matrix product 512x512x512 on the CPU", Kind::kTime, "s");
-  stub("kernels", "kernels/attention-fp32", "causal attention (unfused), 8 heads x 256 tokens x 64, fp32 CPU",
+  engine_case("kernels", "kernels/gemm-fp32-512", "LibTorch fp32 matrix product 512x512x512 on the CPU", Kind::kTime, "s");
+  engine_case("kernels", "kernels/attention-fp32", "causal attention (unfused), 8 heads x 256 tokens x 64, fp32 CPU",
        Kind::kTime, "s");
-  stub("kernels", "kernels/layer-norm-fp32", "layer norm of 2048 x 1024 fp32 on the CPU", Kind::kTime, "s");
-  stub("train", "train/step-small-llama",
+  engine_case("kernels", "kernels/layer-norm-fp32", "layer norm of 2048 x 1024 fp32 on the CPU", Kind::kTime, "s");
+  engine_case("train", "train/step-small-llama",
        "one AdamW step of a small Llama (4 layers x 256, GQA), batch 2 x 64 tokens, fp32, 1 rank, CPU", Kind::kTime,
        "s");
-  stub("train", "train/peak-bytes-small-llama",
+  engine_case("train", "train/peak-bytes-small-llama",
        "peak tensor bytes of such a step after the first (counting allocator; exact)", Kind::kBytes, "bytes");
   for (const char* stage : {"1", "2", "3"}) {
-    stub("train", (std::string("train/zero") + stage + "-2ranks-step").c_str(),
+    engine_case("train", (std::string("train/zero") + stage + "-2ranks-step").c_str(),
          (std::string("optimizer step of ds-tiny (micro-batch 2 x 64 tokens) through `ds train --nproc 2`, ZeRO-") +
           stage + ", Gloo on the CPU; steps 4-13 of each run")
              .c_str(),
          Kind::kTime, "s");
   }
-  stub("serve", "serve/greedy-tokens-small-llama",
+  engine_case("serve", "serve/greedy-tokens-small-llama",
        "24 greedy tokens of the same model in fp64 through the inference engine: hash of the ids (exact)",
        Kind::kAccuracy, "hash");
-  stub("serve", "serve/decode-small-llama",
+  engine_case("serve", "serve/decode-small-llama",
        "inference engine: 4 streams x 16 greedy tokens after 32-token prompts, fp32 CPU", Kind::kThroughput,
        "tokens/s");
-  stub("serve", "serve/decode-small-llama-1stream", "the same with one stream at a time", Kind::kThroughput,
+  engine_case("serve", "serve/decode-small-llama-1stream", "the same with one stream at a time", Kind::kThroughput,
        "tokens/s");
-  stub("serve", "serve/decode-small-llama-16streams", "the same with 16 streams at once", Kind::kThroughput,
+  engine_case("serve", "serve/decode-small-llama-16streams", "the same with 16 streams at once", Kind::kThroughput,
        "tokens/s");
-  stub("serve", "serve/ttft-small-llama", "time to first token, mean over those 4 streams", Kind::kTime, "s");
-  stub("serve", "serve/itl-p50-small-llama", "median inter-token latency over those 4 streams", Kind::kTime, "s");
-  stub("serve", "serve/itl-p99-small-llama", "99th-percentile inter-token latency over those 4 streams", Kind::kTime,
+  engine_case("serve", "serve/ttft-small-llama", "time to first token, mean over those 4 streams", Kind::kTime, "s");
+  engine_case("serve", "serve/itl-p50-small-llama", "median inter-token latency over those 4 streams", Kind::kTime, "s");
+  engine_case("serve", "serve/itl-p99-small-llama", "99th-percentile inter-token latency over those 4 streams", Kind::kTime,
        "s");
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "bench/bench_case.hpp"
+#include "bench/bench_models.hpp"
 #include "bench/statistics.hpp"
 #include "bench/runner.hpp"
 #include "cli/cli_context.hpp"
@@ -106,28 +107,13 @@ SampleFn layer_norm(const CaseContext&) {
 
 // ---- train -------------------------------------------------------------------------------------
 
-// A Llama-layout model (GQA, RoPE, SwiGLU) of 4 layers x 256 wide, byte vocabulary.
-estimators::ModelSpec small_llama() {
-  auto spec = estimators::find_model_preset("ds-tiny")->spec;
-  spec.name = "bench-llama";
-  spec.layers = 4;
-  spec.hidden = 256;
-  spec.heads = 8;
-  spec.kv_heads = 4;
-  spec.head_dim = 32;
-  spec.ffn = 688;
-  spec.vocab = 257;
-  spec.max_seq = 512;
-  return spec;
-}
-
 struct TrainFixture {
   std::shared_ptr<engine::model::CausalLM> model;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   torch::Tensor ids, targets;
 
   TrainFixture() {
-    model = engine::model::build_model(small_llama(), {.dtype = torch::kFloat32, .seed = 3});
+    model = engine::model::build_model(ds::bench::small_llama_spec(), {.dtype = torch::kFloat32, .seed = 3});
     model->train();
     optimizer = std::make_unique<torch::optim::AdamW>(model->parameters(), torch::optim::AdamWOptions(3e-4));
     auto generator = torch::make_generator<at::CPUGeneratorImpl>(4);
@@ -254,7 +240,7 @@ std::function<SampleFn(const CaseContext&)> zero_training(int stage) {
 
 std::unique_ptr<engine::infer::InferenceEngine> make_engine(torch::ScalarType dtype) {
   engine::checkpoint::LoadedModel loaded;
-  loaded.spec = small_llama();
+  loaded.spec = ds::bench::small_llama_spec();
   loaded.model = engine::model::build_model(loaded.spec, {.dtype = dtype, .seed = 5});
   loaded.model->eval();
   engine::infer::EngineOptions options;

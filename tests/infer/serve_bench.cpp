@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/bench_models.hpp"
 #include "engine/infer/inference_engine.hpp"
 #include "engine/model/causal_lm.hpp"
 #include "estimators/presets.hpp"
@@ -36,24 +37,10 @@ estimators::ModelSpec gpu_spec() {
   return spec;
 }
 
-estimators::ModelSpec small_spec() {
-  auto spec = estimators::find_model_preset("ds-tiny")->spec;  // Llama layout, GQA
-  spec.name = "bench-llama";
-  spec.layers = 4;
-  spec.hidden = 256;
-  spec.heads = 8;
-  spec.kv_heads = 4;
-  spec.head_dim = 32;
-  spec.ffn = 688;
-  spec.vocab = tokenizer::ByteTokenizer::kVocabSize;
-  spec.max_seq = 512;
-  return spec;
-}
-
 std::unique_ptr<InferenceEngine> make_engine() {
   checkpoint::LoadedModel loaded;
   model::ModelOptions model_options;
-  loaded.spec = small_spec();
+  loaded.spec = ds::bench::small_llama_spec();
   if (on_cuda()) {
     loaded.spec = gpu_spec();
     model_options.device = torch::Device(torch::kCUDA);
