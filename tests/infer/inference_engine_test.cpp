@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 #include "common/error.hpp"
@@ -239,12 +240,16 @@ TEST(InferenceEngine, TooManyWaitingIs429) {
   InferenceEngine engine(loaded(), bytes(), o);
   std::vector<std::shared_ptr<serve::RequestStream>> streams;
   streams.push_back(engine.submit(request({1, 2}, 2000)));  // occupies the only running slot
-  streams.push_back(engine.submit(request({3}, 4)));
-  std::string msg;
-  try {
-    streams.push_back(engine.submit(request({4}, 4)));  // refused only if the first one is still queued
-  } catch (const RequestError&) {
+  // Until the loop admits it, the first request is itself waiting; then the queue would drain by
+  // one between two submits (a race seen once under CI load), so wait until it runs.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (engine.stats().running == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  ASSERT_EQ(engine.stats().running, 1);
+  streams.push_back(engine.submit(request({3}, 4)));
+  streams.push_back(engine.submit(request({4}, 4)));  // the second waiting request: the queue is full
+  std::string msg;
   EXPECT_EQ(status_of([&] { streams.push_back(engine.submit(request({5}, 4))); }, msg), 429);
   EXPECT_EQ(msg, "too many requests waiting (2); retry later");
   for (auto& s : streams) s->cancel();
