@@ -118,6 +118,9 @@ void ZeroOptimizer::on_gradient(std::size_t slot) {
   param.mutable_grad().reset();  // ZeRO-2: the whole gradient is never kept
   if (++arrived_[b] == bucket.slots.size()) {
     if (zero_.overlap_comm) {
+      // One bucket in flight while the next fills, as DeepSpeed's two ipg buffers: waiting only
+      // at the end of backward would keep every bucket's staging and receive buffers alive.
+      wait_pending();
       torch::Tensor chunk = torch::empty({bucket.chunk}, staged.options());
       comm::CommWork work = comm_.reduce_scatter_async(chunk, staged);
       pending_.push_back({b, std::move(staged), std::move(chunk), std::move(work)});

@@ -54,8 +54,9 @@ struct ZeroOptions {
   int stage = 1;                             ///< 1 or 2
   std::int64_t reduce_bucket_size = 500'000'000;  ///< elements per bucket (zero_optimization.reduce_bucket_size)
   /// Stage 2: start each bucket's reduce-scatter without waiting for it, so communication runs
-  /// (on the backend's threads) while backward goes on; the results are collected at the end of
-  /// the micro-batch. Costs one staging buffer per bucket in flight (zero_optimization.overlap_comm).
+  /// (on the backend's threads) while backward goes on; one bucket is in flight at a time (the
+  /// next one's issue waits for it), so this costs a second staging buffer and its receive
+  /// buffer (zero_optimization.overlap_comm).
   bool overlap_comm = false;
   /// Stage 3: the buckets as parameter counts in the order of the parameters given (the model's
   /// non-block parameters first, then one bucket per transformer block). Empty: buckets of
