@@ -50,6 +50,7 @@ void run_memory(MemoryFlags f, bool json) {
   f.plan.fused_attention = !f.unfused_attention;
   Plan plan = f.config.empty() ? resolve_plan(f.plan, model, cluster)
                                 : plan_from_config(configs::load_config(f.config), model, cluster.world_size(), f.config);
+  plan.engine = parse_engine(f.plan.engine, "--engine");
   if (f.stage < 0 && !f.one_plan && f.config.empty()) {
     auto rows = estimate_table(model, cluster, plan);
     json ? print(table_json(model, cluster, plan, rows)) : print(render_memory_table(model, cluster, plan, rows));
@@ -89,6 +90,9 @@ void add_plan_flags(CLI::App* sub, MemoryFlags& f) {
   sub->add_option("--max-live-parameters", p.max_live_parameters, "Stage 3 live elements (default 1e9)");
   sub->add_option("--param-persistence-threshold", p.param_persistence_threshold,
                   "Stage 3 persistence threshold (default 1e5)");
+  sub->add_option("--engine", p.engine,
+                  "deepspeed | ds: price DeepSpeed's ZeRO buffers or those of ds train's own engine")
+      ->capture_default_str();
   sub->add_option("--overlap-comm", p.overlap_comm, "true | false | auto (auto: true for stage 3)")
       ->check(CLI::IsMember({"true", "false", "auto"}))
       ->capture_default_str();

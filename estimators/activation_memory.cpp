@@ -167,6 +167,13 @@ bool first_stage_is_fuller(const ActivationMemory& a) {
 
 }  // namespace
 
+double ActivationMemory::block_backward_bytes() const {
+  const double last = stored_bytes / static_cast<double>(in_flight) + recompute_bytes + held_grad_bytes;
+  if (stages == 1) return embedding_bytes + last;
+  if (first_stage_is_fuller(*this)) return stored_bytes + embedding_bytes + recompute_bytes;
+  return last;
+}
+
 double ActivationMemory::activations_item() const {
   if (stages == 1) return embedding_bytes + last_stage_without_logits(*this, stored_bytes);
   if (first_stage_is_fuller(*this)) return stored_bytes + embedding_bytes + recompute_bytes;

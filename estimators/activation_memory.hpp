@@ -57,6 +57,10 @@ struct ActivationMemory {
   /// recompute) with one stage, the larger of the first and last stage with pp > 1.
   double activations_item() const;
   double logits_item() const;
+  /// Activations on the fullest stage while one block runs backward (checkpoint inputs or saved
+  /// tensors, the block's recomputation and workspace, a held tied gradient; no logits): the
+  /// moment ZeRO-2/3 gradient buckets fill and are reduced.
+  double block_backward_bytes() const;
 };
 
 /// Per-layer saved bytes for one rank (`micro_batch` sequences of `seq_len / sp` tokens).

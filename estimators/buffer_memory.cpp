@@ -108,6 +108,11 @@ void add_swap_buffers(const ParamCount& count, double p, const Plan& plan, std::
 std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t params, const Plan& plan, bool cpu_device) {
   std::vector<MemoryItem> out;
   const double p = static_cast<double>(params);
+  if (plan.ds_zero_optimizer()) {
+    // ds's ZeRO optimizer has buffers of its own (ds_zero_buffers); the scratch chunks are shared.
+    add_optimizer_scratch(p, plan, out);
+    return out;
+  }
   add_reduce_buckets(p, plan, out);
   add_allgather_bucket(p, plan, out);
   add_gathered_params(count, p, plan, out);

@@ -79,6 +79,7 @@ json plan_json(const Plan& p) {
           {"stage3_param_persistence_threshold", p.stage3_param_persistence_threshold},
           {"overlap_comm", p.overlap_comm_enabled()},
           {"fused_attention", p.fused_attention},
+          {"engine", engine_name(p.engine)},
           {"fp32_grad_accumulation", p.fp32_grad_accumulation_enabled()}};
 }
 

@@ -78,6 +78,7 @@ Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, const profiles::
       elements_or(o.max_live_parameters, "--max-live-parameters", p.stage3_max_live_parameters);
   p.stage3_param_persistence_threshold =
       elements_or(o.param_persistence_threshold, "--param-persistence-threshold", p.stage3_param_persistence_threshold);
+  p.engine = parse_engine(o.engine, "--engine");
   if (o.overlap_comm == "true") p.overlap_comm = true;
   else if (o.overlap_comm == "false") p.overlap_comm = false;
   else if (o.overlap_comm != "auto") {

@@ -58,6 +58,7 @@ struct PlanOptions {
   std::string max_live_parameters;
   std::string param_persistence_threshold;
   std::string overlap_comm = "auto";       ///< true | false | auto (stage 3 only)
+  std::string engine = "deepspeed";        ///< deepspeed | ds: whose ZeRO buffers to price
 };
 
 /// Builds the Plan for `cluster` (parse errors name the CLI flag); it is not validated here.

@@ -71,7 +71,8 @@ std::string describe_plan(const Plan& p) {
          std::to_string(p.seq_len) + ", grad-accum " + std::to_string(p.grad_accum) + ", dp " + std::to_string(p.dp) +
          " tp " + std::to_string(p.tp) + " pp " + std::to_string(p.pp) + " sp " + std::to_string(p.sp) +
          ", checkpointing " + std::string(checkpointing_name(p.checkpointing)) + ", " +
-         (p.fused_attention ? "fused attention" : "unfused attention");
+         (p.fused_attention ? "fused attention" : "unfused attention") +
+         (p.engine == Engine::kDs ? ", ds engine's buffers" : "");
 }
 
 std::string render_params(const ModelSpec& model, const ParamCount& c) {

@@ -6,22 +6,29 @@
 #include "common/units.hpp"
 #include "estimators/activation_memory.hpp"
 #include "estimators/buffer_memory.hpp"
+#include "estimators/ds_zero_memory.hpp"
 #include "estimators/model_states_memory.hpp"
 #include "estimators/runtime_overhead.hpp"
 
 namespace ds::estimators {
 namespace {
 
-// The peak of `items` at `where`: what is always live plus the larger of the two phases.
+// The peak of `items` at `where`: what is always live plus the fullest moment (Phase).
 double peak_of(const std::vector<MemoryItem>& items, Location where) {
-  double always = 0, fb = 0, step = 0;
+  double always = 0, fb = 0, fb_activations = 0, blocks = 0, end = 0, step = 0;
   for (const auto& i : items) {
     if (i.location != where) continue;
     if (i.phase == Phase::kAlways) always += i.bytes;
     if (i.phase == Phase::kForwardBackward) fb += i.bytes;
+    if (i.phase == Phase::kForwardBackward &&
+        (i.category == Category::kLogitsAndLoss || i.category == Category::kActivations)) {
+      fb_activations += i.bytes;
+    }
+    if (i.phase == Phase::kBlockBackward) blocks += i.bytes;
+    if (i.phase == Phase::kBackwardEnd) end += i.bytes;
     if (i.phase == Phase::kOptimizerStep) step += i.bytes;
   }
-  return always + std::max(fb, step);
+  return always + std::max({fb, fb - fb_activations + blocks, end, step});
 }
 
 std::vector<MemoryItem> activation_items(const ModelSpec& model, const Plan& plan) {
@@ -35,6 +42,12 @@ std::vector<MemoryItem> activation_items(const ModelSpec& model, const Plan& pla
   out.push_back({Category::kActivations, Location::kDevice, Phase::kForwardBackward, a.activations_item(), detail});
   out.push_back({Category::kLogitsAndLoss, Location::kDevice, Phase::kForwardBackward, a.logits_item(),
                  "logits s x b x vocab/tp in " + std::string(dtype_name(plan.dtype)) + " + fp32 log-probs and gradient"});
+  if (plan.ds_zero_optimizer() && plan.zero_stage >= 2) {
+    // ds's ZeRO-2/3 buckets fill while blocks run backward: that moment's activations, priced
+    // beside them (Phase::kBlockBackward), not the fuller of forward/backward's moments.
+    out.push_back({Category::kActivations, Location::kDevice, Phase::kBlockBackward, a.block_backward_bytes(),
+                   "while a block runs backward (its recomputation and workspace; no logits)"});
+  }
   return out;
 }
 
@@ -72,6 +85,8 @@ std::string_view phase_name(Phase p) {
   switch (p) {
     case Phase::kAlways: return "always";
     case Phase::kForwardBackward: return "forward_backward";
+    case Phase::kBlockBackward: return "block_backward";
+    case Phase::kBackwardEnd: return "backward_end";
     case Phase::kOptimizerStep: return "optimizer_step";
   }
   return "always";
@@ -103,7 +118,9 @@ MemoryEstimate estimate_memory(const ModelSpec& model, const ParamCount& count, 
   };
   append(model_states_memory(params, plan));
   append(activation_items(model, plan));
-  append(buffer_memory(count, params, plan, cluster.device == profiles::DeviceKind::kCpu));
+  const bool cpu_device = cluster.device == profiles::DeviceKind::kCpu;
+  append(buffer_memory(count, params, plan, cpu_device));
+  if (plan.ds_zero_optimizer()) append(ds_zero_buffers(count, model.layers, params, plan, cpu_device));
   // Host and NVMe items above are per rank; a node holds ranks_per_node of them.
   for (auto& i : est.items) {
     if (i.location != Location::kDevice) i.bytes *= est.ranks_per_node;

@@ -17,9 +17,16 @@ namespace ds::estimators {
 /// Where bytes live.
 enum class Location { kDevice, kCpu, kNvme };
 
-/// When the bytes are live. The peak is kAlways + max(kForwardBackward, kOptimizerStep): the
-/// optimizer step runs after activations and communication buckets are freed.
-enum class Phase { kAlways, kForwardBackward, kOptimizerStep };
+/// When the bytes are live. The peak is kAlways + the largest of
+///   kForwardBackward                     (the fullest moment of forward/backward: the loss with
+///                                        its logits, a block's backward, or the end),
+///   kForwardBackward without activations
+///     and logits + kBlockBackward        (a block runs backward: kBlockBackward holds that
+///                                        moment's activations and the gradient buckets filling),
+///   kBackwardEnd                         (the last bucket is reduced after backward has freed
+///                                        the activations),
+///   kOptimizerStep                       (after the buckets are freed too).
+enum class Phase { kAlways, kForwardBackward, kBlockBackward, kBackwardEnd, kOptimizerStep };
 
 /// The categories of a MemoryEstimate. The engine's measured peaks use the same names.
 enum class Category {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "estimators/ds_zero_memory.hpp"
+
 namespace ds::estimators {
 namespace {
 
@@ -41,6 +43,7 @@ double optimizer_state_bytes_per_param(const Plan& plan) {
 }
 
 std::vector<MemoryItem> model_states_memory(std::int64_t params, const Plan& plan) {
+  if (plan.ds_zero_optimizer()) return ds_zero_model_states(params, plan);
   const double p = static_cast<double>(params);
   const double w = dtype_bytes(plan.dtype);
   const bool mixed = plan.dtype != DType::kFp32;

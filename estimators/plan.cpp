@@ -118,6 +118,8 @@ std::string_view checkpointing_name(Checkpointing c) {
   return "none";
 }
 
+std::string_view engine_name(Engine e) { return e == Engine::kDs ? "ds" : "deepspeed"; }
+
 OffloadDevice parse_offload(std::string_view text, const std::string& what) {
   return parse_choice<OffloadDevice>(
       text, what, {{"none", OffloadDevice::kNone}, {"cpu", OffloadDevice::kCpu}, {"nvme", OffloadDevice::kNvme}});
@@ -131,6 +133,10 @@ Checkpointing parse_checkpointing(std::string_view text, const std::string& what
   return parse_choice<Checkpointing>(
       text, what,
       {{"none", Checkpointing::kNone}, {"selective", Checkpointing::kSelective}, {"full", Checkpointing::kFull}});
+}
+
+Engine parse_engine(std::string_view text, const std::string& what) {
+  return parse_choice<Engine>(text, what, {{"deepspeed", Engine::kDeepSpeed}, {"ds", Engine::kDs}});
 }
 
 void parse_optimizer(std::string_view text, const std::string& what, Plan& plan) {

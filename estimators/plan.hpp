@@ -25,6 +25,11 @@ enum class OptimizerKind { kAdam, kAdamW, kSgd };
 /// is recomputed (selective), or each block recomputes from its input (full).
 enum class Checkpointing { kNone, kSelective, kFull };
 
+/// Whose engine runs the plan. DeepSpeed's buffers are what its formulas and the ZeRO paper
+/// describe; ds's own ZeRO optimizer (engine/zero) keeps an fp32 gradient partition instead of a
+/// 16-bit one and reduces in fp32, so its buffers differ (estimators/ds_zero_memory.hpp).
+enum class Engine { kDeepSpeed, kDs };
+
 /// One training configuration. Defaults are DeepSpeed's (deepspeed/runtime/zero/config.py).
 struct Plan {
   int zero_stage = 0;                                 ///< ZeRO stage 0..3
@@ -53,6 +58,14 @@ struct Plan {
   /// Accumulate gradients in fp32 (DeepSpeed's data_types.grad_accum_dtype). Unset: DeepSpeed's
   /// default (engine.get_data_types, 0.10-0.16): fp32 for bf16 without ZeRO, else the working dtype.
   std::optional<bool> fp32_grad_accumulation;
+  Engine engine = Engine::kDeepSpeed;                 ///< whose buffers to price
+
+  /// ds's ZeRO optimizer runs the step: ZeRO across more than one partition, without offload
+  /// (which ds's engine does not run yet, so DeepSpeed's offload buffers are priced).
+  bool ds_zero_optimizer() const {
+    return engine == Engine::kDs && zero_stage >= 1 && zero_partitions() > 1 &&
+           offload_optimizer == OffloadDevice::kNone && offload_param == OffloadDevice::kNone;
+  }
 
   bool overlap_comm_enabled() const { return overlap_comm.value_or(zero_stage == 3); }
   bool fp32_grad_accumulation_enabled() const {
@@ -68,11 +81,13 @@ std::string_view offload_name(OffloadDevice d);      ///< "none" | "cpu" | "nvme
 std::string_view dtype_name(DType d);                ///< "fp32" | "fp16" | "bf16"
 std::string_view optimizer_name(OptimizerKind o);    ///< "adam" | "adamw" | "sgd"
 std::string_view checkpointing_name(Checkpointing c);  ///< "none" | "selective" | "full"
+std::string_view engine_name(Engine e);              ///< "deepspeed" | "ds"
 
 /// Parsers for the CLI and configs; throw UsageError naming `what` and listing the choices.
 OffloadDevice parse_offload(std::string_view text, const std::string& what);
 DType parse_dtype(std::string_view text, const std::string& what);
 Checkpointing parse_checkpointing(std::string_view text, const std::string& what);
+Engine parse_engine(std::string_view text, const std::string& what);
 /// "adam", "adamw", "sgd" or "sgd-momentum" (case-insensitive); sets plan.optimizer and sgd_momentum.
 void parse_optimizer(std::string_view text, const std::string& what, Plan& plan);
 

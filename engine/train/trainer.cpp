@@ -56,6 +56,7 @@ void synchronize(const torch::Device& device) {
 double predict_peak(const TrainerOptions& o, int world) {
   estimators::Plan plan = estimators::plan_from_config(o.config, o.model, world, "config");
   plan.fused_attention = model::has_fused_attention();
+  plan.engine = estimators::Engine::kDs;
   // The engine's ZeRO-3 recomputes every block in backward (its parameters are fetched again).
   if (world > 1 && plan.zero_stage == 3) plan.checkpointing = estimators::Checkpointing::kFull;
   auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");

@@ -139,10 +139,14 @@ TEST(ActivationMemory, PipelineFirstStageHoldsPpMicroBatches) {
   // has no logits.
   EXPECT_DOUBLE_EQ(a.activations_item(), kSbh * (6 * 4 * 194 + 4 + 23));
   EXPECT_DOUBLE_EQ(a.logits_item(), 0);
+  // A block's backward on the first stage holds the same (it has no logits to free).
+  EXPECT_DOUBLE_EQ(a.block_backward_bytes(), a.activations_item());
   p.grad_accum = 1;  // only one micro-batch in flight: the last stage (with logits) is fuller
   a = activation_memory(m, p);
   EXPECT_EQ(a.in_flight, 1);
   EXPECT_DOUBLE_EQ(a.activations_item() + a.logits_item(), kSbh * (6 * 194 + 4) + a.logits_bytes);
+  // The last stage's blocks run backward after the loss freed the logits: 6 x 194 sbh + 23.
+  EXPECT_DOUBLE_EQ(a.block_backward_bytes(), kSbh * (6 * 194 + 23));
 }
 
 // "every-N" checkpoints blocks 0, N, 2N, ...: with 24 layers and N = 5, blocks 0, 5, ..., 20 keep

@@ -121,6 +121,24 @@ TEST(EstimateCli, Presets) {
   }
 }
 
+// --engine ds prices ds's own ZeRO buffers (an fp32 gradient partition); DeepSpeed's has none.
+TEST(EstimateCli, EngineDsPricesItsOwnZeroBuffers) {
+  const std::string plan = "--json estimate memory --model ds-tiny --gpu cpu-only --gpus-per-node 2 --stage 2 --plan";
+  DsRun ds = run_ds(plan + " --engine ds");
+  ASSERT_EQ(ds.code, 0) << ds.err;
+  auto j = nlohmann::json::parse(ds.out);
+  EXPECT_EQ(j["plan"]["engine"], "ds");
+  EXPECT_GT(j["estimate"]["by_category"]["device"].value("grad_accum_fp32", 0.0), 0);
+  DsRun deepspeed = run_ds(plan);
+  ASSERT_EQ(deepspeed.code, 0) << deepspeed.err;
+  j = nlohmann::json::parse(deepspeed.out);
+  EXPECT_EQ(j["plan"]["engine"], "deepspeed");
+  EXPECT_EQ(j["estimate"]["by_category"]["device"].value("grad_accum_fp32", 0.0), 0);
+  DsRun bad = run_ds("estimate memory --model ds-tiny --engine torch");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--engine"), std::string::npos) << bad.err;
+}
+
 TEST(EstimateCli, BadInputExitsTwoWithTheReason) {
   DsRun r = run_ds("estimate memory --model llama-2-7");
   EXPECT_EQ(r.code, 2);

@@ -106,6 +106,9 @@ TEST(Plan, ParsersListTheChoices) {
   EXPECT_EQ(parse_offload("CPU", "--offload-optimizer"), OffloadDevice::kCpu);
   EXPECT_EQ(parse_dtype("fp16", "--dtype"), DType::kFp16);
   EXPECT_EQ(parse_checkpointing("selective", "--checkpointing"), Checkpointing::kSelective);
+  EXPECT_EQ(parse_engine("DS", "--engine"), Engine::kDs);
+  EXPECT_EQ(parse_engine("deepspeed", "--engine"), Engine::kDeepSpeed);
+  EXPECT_EQ(engine_name(Engine::kDs), "ds");
   Plan p;
   parse_optimizer("sgd-momentum", "--optimizer", p);
   EXPECT_EQ(p.optimizer, OptimizerKind::kSgd);

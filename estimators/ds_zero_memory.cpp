@@ -1,0 +1,120 @@
+#include "estimators/ds_zero_memory.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "estimators/model_states_memory.hpp"
+#include "estimators/param_count.hpp"
+
+namespace ds::estimators {
+namespace {
+
+std::string describe(double bytes_each, double n, const char* what) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%g B x %.4g elements %s", bytes_each, n, what);
+  return buf;
+}
+
+MemoryItem device_item(Category c, Phase phase, double bytes_each, double n, const char* what) {
+  return {c, Location::kDevice, phase, bytes_each * n, describe(bytes_each, n, what)};
+}
+
+// One bucket's reduce-scatter into this rank's fp32 chunk. Gloo's all-to-all fills a receive
+// buffer of the whole bucket beside the chunk while in flight; waiting for it adds the local sum
+// before it is copied into the chunk. NCCL reduce-scatters straight into the chunk.
+void add_reduce_scatter(double n, int partitions, Phase phase, bool gloo, bool in_flight,
+                        std::vector<MemoryItem>& out) {
+  if (!gloo) {
+    out.push_back(device_item(Category::kCommBuckets, phase, 4, n / partitions, "reduce-scatter chunk (fp32)"));
+  } else if (in_flight) {
+    out.push_back(device_item(Category::kCommBuckets, phase, 4, n + n / partitions,
+                              "Gloo reduce-scatter in flight: receive buffer and chunk (fp32)"));
+  } else {
+    out.push_back(device_item(Category::kCommBuckets, phase, 4, n + 2 * n / partitions,
+                              "Gloo reduce-scatter: receive buffer, sum and chunk (fp32)"));
+  }
+}
+
+}  // namespace
+
+std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& plan) {
+  const double p = static_cast<double>(params);
+  const double parts = plan.zero_partitions();
+  const double w = dtype_bytes(plan.dtype);
+  std::vector<MemoryItem> out;
+  if (plan.zero_stage == 3) {
+    // In fp32 the partition is the master itself (one tensor).
+    if (plan.dtype != DType::kFp32) {
+      out.push_back(device_item(Category::kParams, Phase::kAlways, w, p / parts, "parameter partition"));
+    }
+  } else {
+    out.push_back(device_item(Category::kParams, Phase::kAlways, w, p, "parameters (flat)"));
+  }
+  out.push_back(device_item(Category::kMasterParams, Phase::kAlways, 4, p / parts, "fp32 master partition"));
+  double optim = optimizer_state_bytes_per_param(plan);
+  if (optim > 0) out.push_back(device_item(Category::kOptimizerStates, Phase::kAlways, optim, p / parts, "partition"));
+  if (plan.zero_stage == 1) {
+    // Stage 1 accumulates the whole gradient in the working dtype and reduces it in the step.
+    out.push_back(device_item(Category::kGradients, Phase::kAlways, w, p, "gradients (flat)"));
+  }
+  out.push_back(device_item(Category::kGradAccumFp32, Phase::kAlways, 4, p / parts,
+                            "fp32 gradient partition the buckets reduce into"));
+  return out;
+}
+
+std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t layers, std::int64_t params,
+                                        const Plan& plan, bool cpu_device) {
+  const double p = static_cast<double>(params);
+  const int parts = plan.zero_partitions();
+  const double w = dtype_bytes(plan.dtype);
+  std::vector<MemoryItem> out;
+  // Stage 3: one bucket per block and one for the rest (embeddings, final norm, lm_head), which
+  // stays gathered from the start of forward until its gradients are reduced at the end of
+  // backward; stages 1-2: buckets of reduce_bucket_size elements.
+  const double block = static_cast<double>(count.per_layer);
+  const double rest = std::max(0.0, p - block * static_cast<double>(layers));
+  const double n = plan.zero_stage == 3 ? std::max(block, rest) : std::min(static_cast<double>(plan.reduce_bucket_size), p);
+  const double buckets = plan.zero_stage == 3 ? static_cast<double>(layers) + 1 : std::ceil(p / std::max(1.0, n));
+  if (plan.zero_stage == 1) {
+    // The step reduces bucket by bucket, then all-gathers the updated parameters: one at a time.
+    const double reduce = 4 * n + (cpu_device ? 4 * (n + 2 * n / parts) : 4 * n / parts);
+    const double gather = w * (n + n / parts);
+    if (reduce >= gather) {
+      out.push_back(device_item(Category::kCommBuckets, Phase::kOptimizerStep, 4, n, "fp32 reduce bucket"));
+      add_reduce_scatter(n, parts, Phase::kOptimizerStep, cpu_device, /*in_flight=*/false, out);
+    } else {
+      out.push_back(device_item(Category::kCommBuckets, Phase::kOptimizerStep, w, n + n / parts,
+                                "all-gather bucket and this rank's piece"));
+    }
+    return out;
+  }
+  // Stages 2-3: each bucket is staged in fp32 as backward fills it; with overlap_comm the next one
+  // fills while one is reduced (one in flight at a time).
+  if (buckets > 1) {
+    // Buckets fill and are reduced as the blocks run backward (the loss has freed the logits).
+    // With overlap_comm the fullest moment is a block's backward beside the previous bucket's
+    // reduce-scatter in flight; without, a bucket's reduce-scatter runs when it fills.
+    const bool overlap = plan.overlap_comm_enabled();
+    out.push_back(device_item(Category::kCommBuckets, Phase::kBlockBackward, 4, (overlap ? 2 : 1) * n,
+                              overlap ? "fp32 reduce buckets x 2 (overlap_comm)" : "fp32 reduce bucket"));
+    add_reduce_scatter(n, parts, Phase::kBlockBackward, cpu_device, overlap, out);
+  } else {
+    // One bucket: allocated with the first gradient (after the loss), reduced only when backward
+    // has ended and freed the activations.
+    out.push_back(device_item(Category::kCommBuckets, Phase::kBlockBackward, 4, n, "fp32 reduce bucket"));
+    out.push_back(device_item(Category::kCommBuckets, Phase::kBackwardEnd, 4, n, "fp32 reduce bucket"));
+    add_reduce_scatter(n, parts, Phase::kBackwardEnd, cpu_device, /*in_flight=*/false, out);
+  }
+  if (plan.zero_stage == 2) {
+    out.push_back(device_item(Category::kCommBuckets, Phase::kOptimizerStep, w, n + n / parts,
+                              "all-gather bucket and this rank's piece"));
+  } else {
+    out.push_back(device_item(Category::kGatheredParams, Phase::kForwardBackward, w, rest + block,
+                              "gathered: the non-block parameters and one block"));
+  }
+  return out;
+}
+
+}  // namespace ds::estimators

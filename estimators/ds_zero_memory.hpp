@@ -1,0 +1,28 @@
+#pragma once
+// What ds's own ZeRO optimizer (engine/zero/zero_optimizer.cpp) holds, where it differs from
+// DeepSpeed's: it keeps this rank's gradient partition in fp32 from the first bucket on (DeepSpeed
+// keeps it in the working dtype and makes the fp32 copy in the step), it stages each reduce
+// bucket in fp32 (as DeepSpeed with communication_data_type fp32), it keeps an fp32 master even
+// in fp32 training, and stage 3 gathers one transformer block at a time (no prefetch yet). On
+// Gloo, which has no reduce-scatter, a bucket's reduce-scatter is an all-to-all into a receive
+// buffer as large as the bucket, then a local sum (engine/comm/collectives.cpp).
+// Used when Plan::ds_zero_optimizer() holds; everything else is priced as for DeepSpeed.
+#include <cstdint>
+#include <vector>
+
+#include "estimators/memory_estimate.hpp"
+
+namespace ds::estimators {
+
+/// The model-state items of one rank under ds's ZeRO optimizer: 16-bit (or fp32) parameters,
+/// the fp32 master, optimizer states and gradient partition, and at stage 1 the whole gradient.
+std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& plan);
+
+/// Its buffers: fp32 reduce buckets and the reduce-scatter's receive and result buffers (during
+/// backward at stages 2-3, in the step at stage 1), the stage 1/2 parameter all-gather, and the
+/// blocks ZeRO-3 has gathered, for a model of `layers` blocks counted as `count`. `cpu_device`:
+/// the ranks talk over Gloo. The optimizer's scratch chunks are buffer_memory's, as without ZeRO.
+std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t layers, std::int64_t params,
+                                        const Plan& plan, bool cpu_device);
+
+}  // namespace ds::estimators

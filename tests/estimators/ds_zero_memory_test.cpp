@@ -1,0 +1,134 @@
+#include "estimators/ds_zero_memory.hpp"
+
+#include <gtest/gtest.h>
+
+#include "estimators/model_states_memory.hpp"
+#include "estimators/param_count.hpp"
+
+namespace ds::estimators {
+namespace {
+
+double bytes_of(const std::vector<MemoryItem>& items, Category c, Phase phase) {
+  double sum = 0;
+  for (const auto& i : items) {
+    if (i.category == c && i.phase == phase && i.location == Location::kDevice) sum += i.bytes;
+  }
+  return sum;
+}
+
+Plan ds_plan(int stage, int dp) {
+  Plan p;  // bf16 AdamW
+  p.engine = Engine::kDs;
+  p.zero_stage = stage;
+  p.dp = dp;
+  return p;
+}
+
+TEST(DsZeroMemory, OnlyForDsEnginesZeroAcrossRanks) {
+  Plan p = ds_plan(2, 2);
+  EXPECT_TRUE(p.ds_zero_optimizer());
+  p.dp = 1;
+  EXPECT_FALSE(p.ds_zero_optimizer()) << "one rank: ds's engine runs its plain optimizer";
+  p = ds_plan(0, 2);
+  EXPECT_FALSE(p.ds_zero_optimizer());
+  p = ds_plan(2, 2);
+  p.offload_optimizer = OffloadDevice::kCpu;
+  EXPECT_FALSE(p.ds_zero_optimizer()) << "offload is priced as DeepSpeed's";
+  p = ds_plan(2, 2);
+  p.engine = Engine::kDeepSpeed;
+  EXPECT_FALSE(p.ds_zero_optimizer());
+}
+
+TEST(DsZeroMemory, Stage2KeepsAnFp32GradientPartitionAndNo16BitGradients) {
+  auto items = ds_zero_model_states(1000, ds_plan(2, 4));
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways), 1000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradients, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways), 1000);
+  // model_states_memory hands a ds plan here; DeepSpeed's keeps the 16-bit partition instead.
+  EXPECT_DOUBLE_EQ(bytes_of(model_states_memory(1000, ds_plan(2, 4)), Category::kGradAccumFp32, Phase::kAlways), 1000);
+  Plan deepspeed = ds_plan(2, 4);
+  deepspeed.engine = Engine::kDeepSpeed;
+  EXPECT_DOUBLE_EQ(bytes_of(model_states_memory(1000, deepspeed), Category::kGradients, Phase::kAlways), 500);
+}
+
+TEST(DsZeroMemory, Stage1KeepsTheWholeGradientAndFp32MasterEvenInFp32) {
+  Plan p = ds_plan(1, 2);
+  p.dtype = DType::kFp32;
+  auto items = ds_zero_model_states(1000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 4000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradients, Phase::kAlways), 4000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways), 2000);
+}
+
+TEST(DsZeroMemory, Stage3HoldsOnlyItsParameterPartition) {
+  Plan p = ds_plan(3, 2);
+  auto items = ds_zero_model_states(1000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 1000);  // 2 B x 1000 / 2
+  // In fp32 the parameter partition is the master partition itself.
+  p.dtype = DType::kFp32;
+  items = ds_zero_model_states(1000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways), 2000);
+}
+
+TEST(DsZeroMemory, GlooReduceScatterNeedsAReceiveBufferAsLargeAsTheBucket) {
+  ParamCount count;
+  count.per_layer = 100;
+  Plan p = ds_plan(2, 2);  // one bucket: the model is smaller than reduce_bucket_size
+  auto gloo = ds_zero_buffers(count, 4, 1000, p, /*cpu_device=*/true);
+  // Backward fills the fp32 staging bucket from its first gradient (after the loss); it is
+  // reduced only after backward has freed the activations: staging (4000) + receive (4000) + sum
+  // and chunk (2 x 4 x 500).
+  EXPECT_DOUBLE_EQ(bytes_of(gloo, Category::kCommBuckets, Phase::kForwardBackward), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(gloo, Category::kCommBuckets, Phase::kBlockBackward), 4000);
+  EXPECT_DOUBLE_EQ(bytes_of(gloo, Category::kCommBuckets, Phase::kBackwardEnd), 4000 + 4000 + 4000);
+  auto nccl = ds_zero_buffers(count, 4, 1000, p, /*cpu_device=*/false);
+  EXPECT_DOUBLE_EQ(bytes_of(nccl, Category::kCommBuckets, Phase::kBackwardEnd), 4000 + 2000);
+  // After the step: the all-gather's whole bucket and this rank's piece, in bf16.
+  EXPECT_DOUBLE_EQ(bytes_of(nccl, Category::kCommBuckets, Phase::kOptimizerStep), 2 * (1000 + 500));
+}
+
+TEST(DsZeroMemory, OverlapCommStagesASecondBucketOnlyWhenThereIsOne) {
+  ParamCount count;
+  Plan p = ds_plan(2, 2);
+  p.overlap_comm = true;
+  p.reduce_bucket_size = 400;  // three buckets
+  auto items = ds_zero_buffers(count, 0, 1000, p, false);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 400 + 4 * 200);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kForwardBackward), 0);
+  // Gloo: the bucket in flight holds its receive buffer and chunk (the sum comes when waited for).
+  items = ds_zero_buffers(count, 0, 1000, p, true);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 400 + 4 * (400 + 200));
+  p.overlap_comm = false;  // one bucket filling, then reduced at once: receive, sum and chunk
+  items = ds_zero_buffers(count, 0, 1000, p, true);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 4 * 400 + 4 * (400 + 400));
+  p.overlap_comm = true;
+  p.reduce_bucket_size = 5000;  // one bucket
+  items = ds_zero_buffers(count, 0, 1000, p, false);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 4 * 1000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBackwardEnd), 4 * 1000 + 4 * 500);
+}
+
+TEST(DsZeroMemory, Stage3GathersTheRestAndOneBlockWithBlockSizedBuckets) {
+  ParamCount count;
+  count.per_layer = 200;
+  Plan p = ds_plan(3, 2);  // overlap_comm on by default at stage 3
+  // 4 blocks of 200 and 300 outside them: buckets of max(200, 300) elements.
+  auto items = ds_zero_buffers(count, 4, 1100, p, false);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 200));
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 150);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kOptimizerStep), 0);
+}
+
+TEST(DsZeroMemory, Stage1ReducesInTheStepAndCountsTheLargerOfReduceAndGather) {
+  ParamCount count;
+  auto items = ds_zero_buffers(count, 0, 1000, ds_plan(1, 2), true);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kForwardBackward), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kOptimizerStep), 4000 + 4 * (1000 + 1000));
+}
+
+}  // namespace
+}  // namespace ds::estimators
