@@ -1,6 +1,6 @@
 # The torch precompiled header is 600+ MB: loading it costs a translation unit that never
 # includes LibTorch more than compiling it plainly (measured on 2 cores: 24 s with it, 9 s
-# without, docs/performance.md#build-time). ds_skip_pch_where_torch_free(target) turns the PCH
+# without; docs/performance.md, "Build time"). ds_skip_pch_where_torch_free(target) turns the PCH
 # off for the target's sources whose #include closure (project headers followed, system headers
 # looked at by name) reaches no torch/ATen/c10 header.
 
