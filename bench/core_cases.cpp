@@ -258,6 +258,10 @@ void register_engine_case_names(Registry& r) {
              .c_str(),
          Kind::kTime, "s");
   }
+  engine_case("train", "train/zero2-offload-2ranks-step",
+       "the ZeRO-2 step with offload_optimizer cpu (fp32 master, gradients and Adam states in host memory, "
+       "CPU Adam kernel)",
+       Kind::kTime, "s");
   engine_case("serve", "serve/greedy-tokens-small-llama",
        "24 greedy tokens of the same model in fp64 through the inference engine: hash of the ids (exact)",
        Kind::kAccuracy, "hash");

@@ -148,18 +148,19 @@ SampleFn train_peak_bytes(const CaseContext&) {
   };
 }
 
-// ZeRO stage S on 2 local ranks through the real `ds train` (its own processes, Gloo): each run
-// trains ds-tiny for a few steps and its later steps' times from rank 0's metrics.jsonl are the
-// samples; the first steps (allocation, rendezvous) are warm-up.
+// ZeRO stage S on 2 local ranks through the real `ds train` (its own processes, Gloo), optionally
+// with the optimizer offloaded to CPU memory: each run trains ds-tiny for a few steps and its
+// later steps' times from rank 0's metrics.jsonl are the samples; the first steps (allocation,
+// rendezvous) are warm-up.
 class ZeroTraining {
  public:
-  explicit ZeroTraining(int stage) : stage_(stage) {
+  ZeroTraining(int stage, bool offload) : stage_(stage) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) throw bench::CaseSkipped("cannot find this executable to start `ds train` (" + ec.message() + ")");
     exe_ = self.string();
     dir_ = std::filesystem::temp_directory_path() /
-           ("ds-bench-zero" + std::to_string(stage) + "-" + std::to_string(::getpid()));
+           ("ds-bench-zero" + std::to_string(stage) + (offload ? "-offload-" : "-") + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_, ec);
     std::filesystem::create_directories(dir_);
     // Fixed text (the same words, the same order every time) -> byte-tokenized training data.
@@ -172,10 +173,12 @@ class ZeroTraining {
       text += ' ';
     }
     write_file_atomic(dir_ / "text.txt", text);
+    nlohmann::json zero = {{"stage", stage}};
+    if (offload) zero["offload_optimizer"] = {{"device", "cpu"}};
     write_file_atomic(dir_ / "config.json", nlohmann::json{
         {"train_micro_batch_size_per_gpu", 2}, {"gradient_accumulation_steps", 1},
         {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 1e-3}}}}},
-        {"zero_optimization", {{"stage", stage}}},
+        {"zero_optimization", zero},
         {"ds", {{"model", "ds-tiny"}, {"seed", 42}}}}.dump());
     run("data prepare --input '" + (dir_ / "text.txt").string() + "' --out '" + (dir_ / "train.bin").string() + "'");
   }
@@ -228,9 +231,9 @@ class ZeroTraining {
   int runs_ = 0;
 };
 
-std::function<SampleFn(const CaseContext&)> zero_training(int stage) {
-  return [stage](const CaseContext&) -> SampleFn {
-    auto training = std::make_shared<ZeroTraining>(stage);
+std::function<SampleFn(const CaseContext&)> zero_training(int stage, bool offload = false) {
+  return [stage, offload](const CaseContext&) -> SampleFn {
+    auto training = std::make_shared<ZeroTraining>(stage, offload);
     training->train();  // the first run is setup: its samples are then taken within the time cap
     return [training] { return training->next_step_time_s(); };
   };
@@ -362,6 +365,7 @@ bool add_engine_bench_cases(bench::Registry& registry) {
       {"train/zero1-2ranks-step", zero_training(1)},
       {"train/zero2-2ranks-step", zero_training(2)},
       {"train/zero3-2ranks-step", zero_training(3)},
+      {"train/zero2-offload-2ranks-step", zero_training(2, true)},
       {"serve/greedy-tokens-small-llama", greedy_tokens},
       {"serve/decode-small-llama", decode_throughput(4)},
       {"serve/decode-small-llama-1stream", decode_throughput(1)},

@@ -131,6 +131,10 @@ void print_summary(const TrainSummary& s, const engine::train::TrainerOptions& o
     j["mfu"] = s.mfu;
     j["peak_bytes"] = s.peak_bytes;
     j["predicted_peak_bytes"] = s.predicted_peak_bytes;
+    j["offload_bytes"] = s.offload_bytes;
+    j["predicted_offload_bytes"] = s.predicted_offload_bytes;
+    j["nvme_bytes"] = s.nvme_bytes;
+    j["predicted_nvme_bytes"] = s.predicted_nvme_bytes;
     j["memory"] = s.memory;
     j["skipped_steps"] = s.skipped_steps;
     j["checkpoint"] = s.checkpoint.string();
@@ -159,6 +163,17 @@ void print_summary(const TrainSummary& s, const engine::train::TrainerOptions& o
   if (s.predicted_peak_bytes > 0) {
     std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_peak_bytes / std::max<double>(1, s.peak_bytes));
     t.add_row({"peak tensor memory (estimator)", format_bytes(s.predicted_peak_bytes) + buf});
+  }
+  if (s.offload_bytes > 0) {
+    // ZeRO-Offload's host buffers: what the estimator's CPU column prices.
+    t.add_row({"offloaded to CPU memory (measured)", format_bytes(static_cast<double>(s.offload_bytes))});
+    std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_offload_bytes / static_cast<double>(s.offload_bytes));
+    t.add_row({"offloaded to CPU memory (estimator)", format_bytes(s.predicted_offload_bytes) + buf});
+  }
+  if (s.nvme_bytes > 0) {
+    t.add_row({"swapped to NVMe (measured)", format_bytes(static_cast<double>(s.nvme_bytes))});
+    std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_nvme_bytes / static_cast<double>(s.nvme_bytes));
+    t.add_row({"swapped to NVMe (estimator)", format_bytes(s.predicted_nvme_bytes) + buf});
   }
   if (s.skipped_steps > 0) t.add_row({"skipped steps (overflow)", std::to_string(s.skipped_steps)});
   t.add_row({"checkpoint", s.checkpoint.empty() ? "-" : s.checkpoint.string()});

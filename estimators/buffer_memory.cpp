@@ -91,9 +91,10 @@ void add_optimizer_scratch(double p, const Plan& plan, std::vector<MemoryItem>& 
 // optimizer state, and buffer_count parameter buffers of buffer_size elements.
 void add_swap_buffers(const ParamCount& count, double p, const Plan& plan, std::vector<MemoryItem>& out) {
   if (plan.offload_optimizer == OffloadDevice::kNvme) {
-    double n = std::min(kSubGroupSize, p / plan.zero_partitions());
-    out.push_back({Category::kSwapBuffers, Location::kCpu, Phase::kAlways, kNvmeOptimizerBuffers * n * 4,
-                   elements(kNvmeOptimizerBuffers * n, 4, "optimizer swap buffers")});
+    double n = std::min(static_cast<double>(plan.sub_group_size), p / plan.zero_partitions());
+    double buffers = plan.nvme_optimizer_buffers;
+    out.push_back({Category::kSwapBuffers, Location::kCpu, Phase::kAlways, buffers * n * 4,
+                   elements(buffers * n, 4, "optimizer swap buffers")});
   }
   if (plan.offload_param == OffloadDevice::kNvme && plan.zero_stage == 3) {
     double n = std::max(kNvmeParamBufferSize, static_cast<double>(count.largest_module));
@@ -109,8 +110,11 @@ std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t para
   std::vector<MemoryItem> out;
   const double p = static_cast<double>(params);
   if (plan.ds_zero_optimizer()) {
-    // ds's ZeRO optimizer has buffers of its own (ds_zero_buffers); the scratch chunks are shared.
-    add_optimizer_scratch(p, plan, out);
+    // ds's ZeRO optimizer has buffers of its own (ds_zero_buffers); the scratch chunks are shared,
+    // except that offloaded Adam runs the CPU kernel, which keeps none.
+    if (plan.offload_optimizer == OffloadDevice::kNone || plan.optimizer == OptimizerKind::kSgd) {
+      add_optimizer_scratch(p, plan, out);
+    }
     return out;
   }
   add_reduce_buckets(p, plan, out);

@@ -11,8 +11,6 @@
 namespace ds::estimators {
 
 /// DeepSpeed defaults the Plan does not carry.
-inline constexpr double kSubGroupSize = 1e9;          ///< zero_optimization.sub_group_size (elements)
-inline constexpr int kNvmeOptimizerBuffers = 4;       ///< offload_optimizer.buffer_count
 inline constexpr int kNvmeParamBuffers = 5;           ///< offload_param.buffer_count
 inline constexpr double kNvmeParamBufferSize = 1e8;   ///< offload_param.buffer_size (elements)
 inline constexpr double kOptimizerChunk = 1 << 18;    ///< elements per chunk of ds's optimizer step (engine/train/optimizer.cpp)

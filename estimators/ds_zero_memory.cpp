@@ -17,8 +17,12 @@ std::string describe(double bytes_each, double n, const char* what) {
   return buf;
 }
 
+MemoryItem item_at(Location at, Category c, Phase phase, double bytes_each, double n, const char* what) {
+  return {c, at, phase, bytes_each * n, describe(bytes_each, n, what)};
+}
+
 MemoryItem device_item(Category c, Phase phase, double bytes_each, double n, const char* what) {
-  return {c, Location::kDevice, phase, bytes_each * n, describe(bytes_each, n, what)};
+  return item_at(Location::kDevice, c, phase, bytes_each, n, what);
 }
 
 // One bucket's reduce-scatter into this rank's fp32 chunk. Gloo's all-to-all fills a receive
@@ -37,30 +41,60 @@ void add_reduce_scatter(double n, int partitions, Phase phase, bool gloo, bool i
   }
 }
 
+// O_DIRECT moves whole 4096-byte blocks: 1024 fp32 elements.
+double round_to_block(double n) { return std::ceil(n / 1024) * 1024; }
+
 }  // namespace
+
+DsNvmeLayout ds_nvme_layout(double n, const Plan& plan) {
+  DsNvmeLayout l;
+  if (n <= 0) return l;
+  l.sub_group = round_to_block(std::max(1.0, std::min(static_cast<double>(plan.sub_group_size), n)));
+  l.sub_groups = std::ceil(n / l.sub_group);
+  l.file_elements = (l.sub_groups - 1) * l.sub_group + round_to_block(n - (l.sub_groups - 1) * l.sub_group);
+  // Two sets at least (the next sub-group is read while one is updated), no more than there are sub-groups.
+  l.buffer_sets = std::min(l.sub_groups, std::max(2.0, std::floor(plan.nvme_optimizer_buffers / kDsSwappedStates)));
+  return l;
+}
 
 std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& plan) {
   const double p = static_cast<double>(params);
   const double parts = plan.zero_partitions();
   const double w = dtype_bytes(plan.dtype);
+  // One partition: the single-process optimizer (flat parameters and gradients, all whole).
+  const bool partitioned = parts > 1;
+  const bool offload = plan.offload_optimizer != OffloadDevice::kNone;
+  const bool nvme = plan.offload_optimizer == OffloadDevice::kNvme;
+  // ZeRO-Offload: the fp32 master, gradient partition and optimizer states are host buffers;
+  // with NVMe the states are swap files instead.
+  const Location at = offload ? Location::kCpu : Location::kDevice;
   std::vector<MemoryItem> out;
-  if (plan.zero_stage == 3) {
-    // In fp32 the partition is the master itself (one tensor).
-    if (plan.dtype != DType::kFp32) {
-      out.push_back(device_item(Category::kParams, Phase::kAlways, w, p / parts, "parameter partition"));
+  if (plan.zero_stage == 3 && partitioned) {
+    // In fp32 the partition is the master itself (one tensor), unless either is offloaded;
+    // offload_param cpu keeps it in host memory.
+    const bool param_offload = plan.offload_param == OffloadDevice::kCpu;
+    if (plan.dtype != DType::kFp32 || offload || param_offload) {
+      out.push_back(item_at(param_offload ? Location::kCpu : Location::kDevice, Category::kParams, Phase::kAlways, w,
+                            p / parts, "parameter partition"));
     }
   } else {
     out.push_back(device_item(Category::kParams, Phase::kAlways, w, p, "parameters (flat)"));
   }
-  out.push_back(device_item(Category::kMasterParams, Phase::kAlways, 4, p / parts, "fp32 master partition"));
+  out.push_back(item_at(at, Category::kMasterParams, Phase::kAlways, 4, p / parts, "fp32 master partition"));
   double optim = optimizer_state_bytes_per_param(plan);
-  if (optim > 0) out.push_back(device_item(Category::kOptimizerStates, Phase::kAlways, optim, p / parts, "partition"));
-  if (plan.zero_stage == 1) {
+  if (nvme && optim > 0) {
+    const DsNvmeLayout l = ds_nvme_layout(p / parts, plan);
+    out.push_back(item_at(Location::kNvme, Category::kOptimizerStates, Phase::kAlways, 4 * kDsSwappedStates,
+                          l.file_elements, "swap files (exp_avg, exp_avg_sq; whole 4 KiB blocks per sub-group)"));
+  } else if (optim > 0) {
+    out.push_back(item_at(at, Category::kOptimizerStates, Phase::kAlways, optim, p / parts, "partition"));
+  }
+  if (plan.zero_stage == 1 || !partitioned) {
     // Stage 1 accumulates the whole gradient in the working dtype and reduces it in the step.
     out.push_back(device_item(Category::kGradients, Phase::kAlways, w, p, "gradients (flat)"));
   }
-  out.push_back(device_item(Category::kGradAccumFp32, Phase::kAlways, 4, p / parts,
-                            "fp32 gradient partition the buckets reduce into"));
+  out.push_back(item_at(at, Category::kGradAccumFp32, Phase::kAlways, 4, p / parts,
+                        partitioned ? "fp32 gradient partition the buckets reduce into" : "fp32 gradients"));
   return out;
 }
 
@@ -70,6 +104,20 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
   const int parts = plan.zero_partitions();
   const double w = dtype_bytes(plan.dtype);
   std::vector<MemoryItem> out;
+  if (plan.offload_optimizer == OffloadDevice::kNvme) {
+    const DsNvmeLayout l = ds_nvme_layout(p / parts, plan);
+    out.push_back(item_at(Location::kCpu, Category::kSwapBuffers, Phase::kAlways, 4 * kDsSwappedStates,
+                          l.buffer_sets * l.sub_group, "swap buffers: sets x sub-group (exp_avg, exp_avg_sq)"));
+  }
+  if (parts == 1) {
+    // Offload on one rank: the step adds the 16-bit gradients into the host fp32 ones, through
+    // an fp32 cast LibTorch's CPU kernels make first (on a GPU the copy to the host is the cast).
+    if (cpu_device && plan.dtype != DType::kFp32) {
+      out.push_back(device_item(Category::kStepTemporaries, Phase::kOptimizerStep, 4, p,
+                                "fp32 cast of the 16-bit gradients added into the host fp32 gradients"));
+    }
+    return out;
+  }
   // Stage 3: one bucket per block and one for the rest (embeddings, final norm, lm_head), which
   // stays gathered from the start of forward until its gradients are reduced at the end of
   // backward; stages 1-2: buckets of reduce_bucket_size elements.

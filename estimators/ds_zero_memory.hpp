@@ -6,6 +6,9 @@
 // in fp32 training, and stage 3 gathers one transformer block at a time (no prefetch yet). On
 // Gloo, which has no reduce-scatter, a bucket's reduce-scatter is an all-to-all into a receive
 // buffer as large as the bucket, then a local sum (engine/comm/collectives.cpp).
+// With optimizer offload to the CPU the fp32 master, gradient partition and optimizer states are
+// host buffers (engine/offload/host_tier.hpp), on one rank as on many; with NVMe, Adam's states
+// are swap files streamed through host buffers (engine/offload/swapped_states.hpp).
 // Used when Plan::ds_zero_optimizer() holds; everything else is priced as for DeepSpeed.
 #include <cstdint>
 #include <vector>
@@ -13,6 +16,20 @@
 #include "estimators/memory_estimate.hpp"
 
 namespace ds::estimators {
+
+/// Adam's states ds's engine swaps to NVMe (exp_avg, exp_avg_sq; the fp32 master stays in host memory).
+inline constexpr double kDsSwappedStates = 2;
+
+/// How ds's engine lays out `n` elements of each swapped state (engine/offload/swapped_states.cpp):
+/// sub-groups of sub_group_size elements rounded up to whole 4 KiB blocks, files of whole blocks
+/// per sub-group, and the host buffer sets that stream them.
+struct DsNvmeLayout {
+  double sub_group = 0;      ///< elements per sub-group (a multiple of 1024)
+  double sub_groups = 0;
+  double file_elements = 0;  ///< per state file
+  double buffer_sets = 0;    ///< each holds one sub-group of every swapped state
+};
+DsNvmeLayout ds_nvme_layout(double n, const Plan& plan);
 
 /// The model-state items of one rank under ds's ZeRO optimizer: 16-bit (or fp32) parameters,
 /// the fp32 master, optimizer states and gradient partition, and at stage 1 the whole gradient.

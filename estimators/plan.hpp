@@ -54,17 +54,20 @@ struct Plan {
   std::int64_t stage3_max_live_parameters = 1'000'000'000;    ///< elements gathered at once (stage 3)
   std::int64_t stage3_param_persistence_threshold = 100'000;  ///< smaller tensors stay gathered (stage 3)
   std::optional<bool> overlap_comm;                   ///< unset: DeepSpeed's default, true only for stage 3
+  std::int64_t sub_group_size = 1'000'000'000;        ///< elements per streamed piece of NVMe-offloaded states
+  int nvme_optimizer_buffers = 4;                     ///< offload_optimizer.buffer_count
   bool fused_attention = true;                        ///< flash/SDPA attention: no s x s score tensors
   /// Accumulate gradients in fp32 (DeepSpeed's data_types.grad_accum_dtype). Unset: DeepSpeed's
   /// default (engine.get_data_types, 0.10-0.16): fp32 for bf16 without ZeRO, else the working dtype.
   std::optional<bool> fp32_grad_accumulation;
   Engine engine = Engine::kDeepSpeed;                 ///< whose buffers to price
 
-  /// ds's ZeRO optimizer runs the step: ZeRO across more than one partition, without offload
-  /// (which ds's engine does not run yet, so DeepSpeed's offload buffers are priced).
+  /// ds's own optimizer buffers are priced (estimators/ds_zero_memory.hpp): ZeRO across more
+  /// than one partition, or optimizer offload (CPU or NVMe) on any number (ds's engine does not
+  /// offload parameters to NVMe yet, so DeepSpeed's buffers are priced for that).
   bool ds_zero_optimizer() const {
-    return engine == Engine::kDs && zero_stage >= 1 && zero_partitions() > 1 &&
-           offload_optimizer == OffloadDevice::kNone && offload_param == OffloadDevice::kNone;
+    if (engine != Engine::kDs || zero_stage < 1 || offload_param == OffloadDevice::kNvme) return false;
+    return zero_partitions() > 1 || offload_optimizer != OffloadDevice::kNone;
   }
 
   bool overlap_comm_enabled() const { return overlap_comm.value_or(zero_stage == 3); }

@@ -98,6 +98,8 @@ Plan plan_from_config(const configs::Config& input, const ModelSpec& model, int 
   p.stage3_max_live_parameters = z.stage3_max_live_parameters;
   p.stage3_param_persistence_threshold = z.stage3_param_persistence_threshold;
   p.overlap_comm = z.overlap_comm;
+  p.sub_group_size = z.sub_group_size;
+  p.nvme_optimizer_buffers = z.offload_optimizer.buffer_count;
   if (config.data_types.grad_accum_dtype) {
     p.fp32_grad_accumulation = *config.data_types.grad_accum_dtype == configs::DType::kFp32;
   }

@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "engine/checkpoint/param_states.hpp"
+#include "engine/offload/host_tier.hpp"
 
 namespace ds::engine::train {
 namespace {
@@ -84,16 +85,27 @@ MixedPrecisionOptimizer::MixedPrecisionOptimizer(const std::vector<ParamGroupSpe
     std::vector<NamedTensor> taken = trainable_unique(spec.params);
     if (taken.empty()) continue;
     Group g;
+    const torch::Device device = taken.front().second.device();
+    if (options_.offload_optimizer && !optimizer_.offloaded()) {
+      optimizer_.offload_states([device](std::int64_t n) { return offload::HostTier::zeros(n, device); });
+      if (options_.nvme) optimizer_.swap_states_to_nvme(*options_.nvme);
+    }
     if (has_master_copy()) {
       // The master keeps the parameters' full-precision values, taken before they are rounded.
       FlatLayout layout(taken);
       std::vector<torch::Tensor> tensors;
       for (const auto& [name, t] : taken) tensors.push_back(t);
-      g.master = layout.pack(tensors, torch::kFloat, tensors.front().device());
+      g.master = layout.pack(tensors, torch::kFloat, device);
+      if (options_.offload_optimizer) {
+        torch::Tensor host = offload::HostTier::zeros(g.master.numel(), device);
+        host.copy_(g.master);
+        g.master = host;
+      }
     }
     g.flat = std::make_unique<FlatParams>(taken, scalar_type_of(options_.precision));
     if (!has_master_copy()) g.master = g.flat->data();
-    g.grad32 = has_master_copy() ? torch::zeros_like(g.master) : g.flat->grad();
+    if (options_.offload_optimizer) g.grad32 = offload::HostTier::zeros(g.master.numel(), device);
+    else g.grad32 = has_master_copy() ? torch::zeros_like(g.master) : g.flat->grad();
     optimizer_.add_group(g.master, spec.weight_decay);
     groups_.push_back(std::move(g));
   }
@@ -105,7 +117,7 @@ void MixedPrecisionOptimizer::accumulate_grads() {
   for (Group& g : groups_) {
     g.flat->sync_grads();
     if (!has_master_copy()) continue;
-    g.grad32.add_(g.flat->grad());
+    g.grad32.add_(g.flat->grad().to(g.grad32.device()));  // offload: to the host first
     g.flat->grad().zero_();
   }
 }
@@ -243,6 +255,10 @@ void MixedPrecisionOptimizer::load_optimizer_state(const nlohmann::json& meta, c
     }
     // A saved fp32 master is the exact value and wins over the model-dtype weights.
     if (states.has("master")) states.read_flat("master", layout, 0, groups_[i].master);
+  }
+  // States swapped to NVMe were read into copies: write them back.
+  if (optimizer_.swapped()) {
+    optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), {own.begin(), own.end()}, where);
   }
   copy_master_to_model();
 }

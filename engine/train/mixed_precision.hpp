@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "configs/config.hpp"
+#include "engine/offload/swapped_states.hpp"
 #include "engine/train/flat_params.hpp"
 #include "engine/train/loss_scaler.hpp"
 #include "engine/train/optimizer.hpp"
@@ -43,6 +44,14 @@ struct MixedPrecisionOptions {
   Precision precision = Precision::kFp32;
   double gradient_clipping = 0.0;            ///< max global L2 norm of the gradients; 0 = no clipping
   configs::Fp16Config fp16;                  ///< loss scaling; used when precision is kFp16
+  /// ZeRO-Offload (offload_optimizer.device cpu): the fp32 master, the fp32 gradients and the
+  /// optimizer states live in the offload tier (offload::HostTier), the CPU Adam kernel steps,
+  /// and the updated values are copied back into the model's parameters. fp32 models then
+  /// keep a master copy of their own too.
+  bool offload_optimizer = false;
+  /// With offload_optimizer: Adam's states in NVMe swap files instead of host memory
+  /// (offload_optimizer.device nvme; Optimizer::swap_states_to_nvme).
+  std::optional<offload::NvmeOptions> nvme;
 };
 
 /// What one call of step() did.
@@ -130,7 +139,7 @@ class MixedPrecisionOptimizer {
     torch::Tensor master;              ///< fp32 master (== flat->data() for fp32)
     torch::Tensor grad32;              ///< fp32 gradient (== flat->grad() for fp32)
   };
-  bool has_master_copy() const { return options_.precision != Precision::kFp32; }
+  bool has_master_copy() const { return options_.precision != Precision::kFp32 || options_.offload_optimizer; }
   void copy_master_to_model();
 
   MixedPrecisionOptions options_;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "kernels/cpu/adam.hpp"
 
 namespace ds::engine::train {
 namespace {
@@ -117,18 +118,51 @@ OptimizerOptions optimizer_options(const configs::OptimizerConfig& config) {
 
 Optimizer::Optimizer(const OptimizerOptions& options) : options_(options) { check_options(options_); }
 
+void Optimizer::offload_states(StateAllocator allocate) {
+  if (!groups_.empty()) throw RuntimeError("optimizer: offload_states after add_group");
+  allocate_ = std::move(allocate);
+}
+
+void Optimizer::swap_states_to_nvme(const offload::NvmeOptions& options) {
+  if (!groups_.empty()) throw RuntimeError("optimizer: swap_states_to_nvme after add_group");
+  if (!allocate_) throw RuntimeError("optimizer: NVMe swapping needs offload_states first");
+  if (options_.rule == UpdateRule::kSgd) {
+    throw ConfigError(format_error("zero_optimization.offload_optimizer.device", "NVMe offload needs Adam or AdamW",
+                                   "\"nvme\" with SGD", "", "use offload_optimizer.device cpu with SGD"));
+  }
+  nvme_ = options;
+}
+
+std::vector<std::string> Optimizer::state_kinds(const Group& g) const {
+  if (options_.rule == UpdateRule::kSgd) {
+    return g.momentum_buffer.defined() ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};
+  }
+  return {"exp_avg", "exp_avg_sq"};
+}
+
+torch::Tensor Optimizer::zeros(const torch::Tensor& like) const {
+  return allocate_ ? allocate_(like.numel()) : torch::zeros_like(like);
+}
+
 std::size_t Optimizer::add_group(torch::Tensor params, std::optional<double> weight_decay) {
   if (params.scalar_type() != torch::kFloat || params.dim() != 1 || !params.is_contiguous()) {
     throw RuntimeError("optimizer: a parameter group must be one contiguous 1-D fp32 tensor");
+  }
+  if (allocate_ && !params.is_cpu()) {
+    throw RuntimeError("optimizer: offloaded states need the parameter group in host memory");
   }
   Group g;
   g.weight_decay = weight_decay.value_or(options_.weight_decay);
   check_range(g.weight_decay >= 0, "weight_decay", "must be >= 0", g.weight_decay);
   if (options_.rule == UpdateRule::kSgd) {
-    if (options_.momentum != 0) g.momentum_buffer = torch::zeros_like(params);
+    if (options_.momentum != 0) g.momentum_buffer = zeros(params);
+  } else if (nvme_) {
+    offload::NvmeOptions o = *nvme_;
+    o.tag += "-group" + std::to_string(groups_.size());
+    g.swapped = std::make_shared<offload::SwappedStates>(o, params.numel(), std::vector<std::string>{"exp_avg", "exp_avg_sq"});
   } else {
-    g.exp_avg = torch::zeros_like(params);
-    g.exp_avg_sq = torch::zeros_like(params);
+    g.exp_avg = zeros(params);
+    g.exp_avg_sq = zeros(params);
   }
   g.params = std::move(params);
   groups_.push_back(std::move(g));
@@ -154,10 +188,15 @@ void Optimizer::step(const std::vector<torch::Tensor>& grads, double lr) {
     if (grads[i].numel() != g.params.numel() || grads[i].scalar_type() != torch::kFloat) {
       throw RuntimeError("optimizer: group " + std::to_string(i) + " gradient does not match its parameters");
     }
+    if (allocate_ && options_.rule != UpdateRule::kSgd) {
+      cpu_kernel_adam_step(g, grads[i], lr);
+      ++g.step;
+      continue;
+    }
     std::int64_t n = std::min<std::int64_t>(kChunk, g.params.numel());
     if (!scratch_a_.defined() || scratch_a_.numel() < n || scratch_a_.device() != g.params.device()) {
-      scratch_a_ = torch::empty({n}, g.params.options());
-      scratch_b_ = torch::empty({n}, g.params.options());
+      scratch_a_ = allocate_ ? allocate_(n) : torch::empty({n}, g.params.options());
+      scratch_b_ = allocate_ ? allocate_(n) : torch::empty({n}, g.params.options());
     }
     if (options_.rule == UpdateRule::kSgd) {
       sgd_step(g, grads[i], lr);
@@ -205,6 +244,34 @@ void Optimizer::adam_step(Group& g, const torch::Tensor& grad, double lr) {
   }
 }
 
+// DeepSpeedCPUAdam's place in ZeRO-Offload: the SIMD kernel over the host arrays in place.
+void Optimizer::cpu_kernel_adam_step(Group& g, const torch::Tensor& grad, double lr) {
+  if (!grad.is_cpu() || !grad.is_contiguous()) {
+    throw RuntimeError("optimizer: offloaded Adam needs a contiguous host gradient");
+  }
+  kernels::AdamOptions a;
+  a.lr = lr;
+  a.beta1 = options_.beta1;
+  a.beta2 = options_.beta2;
+  a.eps = options_.eps;
+  a.weight_decay = g.weight_decay;
+  a.adamw = options_.rule == UpdateRule::kAdamW;
+  a.bias_correction = options_.bias_correction;
+  a.step = g.step + 1;
+  float* params = g.params.data_ptr<float>();
+  const float* grads = grad.data_ptr<float>();
+  if (g.swapped) {
+    // Sub-group by sub-group, as the states stream in from NVMe and back.
+    g.swapped->for_each_sub_group([&](std::int64_t offset, std::int64_t n, float* const* states) {
+      kernels::adam_step(a, kernels::AdamArrays{.params = params + offset, .grads = grads + offset,
+                                                .exp_avg = states[0], .exp_avg_sq = states[1], .n = n});
+    });
+    return;
+  }
+  kernels::adam_step(a, kernels::AdamArrays{.params = params, .grads = grads, .exp_avg = g.exp_avg.data_ptr<float>(),
+                                            .exp_avg_sq = g.exp_avg_sq.data_ptr<float>(), .n = g.params.numel()});
+}
+
 // torch 1.13 _single_tensor_sgd: the momentum buffer starts as a copy of the first gradient.
 void Optimizer::sgd_step(Group& g, const torch::Tensor& grad, double lr) {
   const double wd = g.weight_decay, mu = options_.momentum;
@@ -233,9 +300,23 @@ std::vector<NamedTensor> Optimizer::state_tensors() const {
   for (std::size_t i = 0; i < groups_.size(); ++i) {
     std::string prefix = "group" + std::to_string(i) + ".";
     const Group& g = groups_[i];
+    if (g.swapped) {
+      for (std::size_t k = 0; k < g.swapped->names().size(); ++k) {
+        out.emplace_back(prefix + g.swapped->names()[k], g.swapped->read_all(k));
+      }
+      continue;
+    }
     if (g.exp_avg.defined()) out.emplace_back(prefix + "exp_avg", g.exp_avg);
     if (g.exp_avg_sq.defined()) out.emplace_back(prefix + "exp_avg_sq", g.exp_avg_sq);
     if (g.momentum_buffer.defined()) out.emplace_back(prefix + "momentum_buffer", g.momentum_buffer);
+  }
+  return out;
+}
+
+std::vector<std::string> Optimizer::state_names() const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < groups_.size(); ++i) {
+    for (const std::string& kind : state_kinds(groups_[i])) out.push_back("group" + std::to_string(i) + "." + kind);
   }
   return out;
 }
@@ -268,15 +349,21 @@ void Optimizer::load_state(const nlohmann::json& meta, const std::map<std::strin
   for (std::size_t i = 0; i < groups_.size(); ++i) {
     Group& g = groups_[i];
     g.step = groups[i].value("step", std::int64_t{0});
-    for (const auto& [name, state] : state_tensors()) {
-      if (name.rfind("group" + std::to_string(i) + ".", 0) != 0) continue;
+    const std::vector<std::string> kinds = state_kinds(g);
+    for (std::size_t k = 0; k < kinds.size(); ++k) {
+      const std::string name = "group" + std::to_string(i) + "." + kinds[k];
       auto it = tensors.find(name);
       if (it == tensors.end()) fail("missing optimizer state tensor '" + name + "'", "", "");
-      if (it->second.numel() != state.numel()) {
+      if (it->second.numel() != g.params.numel()) {
         fail("optimizer state tensor '" + name + "' has the wrong size", std::to_string(it->second.numel()),
-             std::to_string(state.numel()));
+             std::to_string(g.params.numel()));
       }
-      state.copy_(it->second.reshape({-1}));
+      if (g.swapped) {
+        g.swapped->write_all(k, it->second.reshape({-1}));
+      } else {
+        torch::Tensor& state = kinds[k] == "exp_avg" ? g.exp_avg : kinds[k] == "exp_avg_sq" ? g.exp_avg_sq : g.momentum_buffer;
+        state.copy_(it->second.reshape({-1}));
+      }
     }
   }
 }

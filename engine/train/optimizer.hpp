@@ -2,7 +2,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "configs/config.hpp"
+#include "engine/offload/swapped_states.hpp"
 #include "engine/train/flat_params.hpp"
 
 namespace ds::engine::train {
@@ -53,6 +56,21 @@ class Optimizer {
  public:
   explicit Optimizer(const OptimizerOptions& options);
 
+  /// Makes a zeroed contiguous fp32 tensor of n elements.
+  using StateAllocator = std::function<torch::Tensor(std::int64_t n)>;
+  /// ZeRO-Offload: the states (and SGD's scratch) come from `allocate` (the offload tier, see
+  /// offload::HostTier), and Adam/AdamW run as DeepSpeedCPUAdam does, through the SIMD CPU
+  /// kernel (kernels::adam_step), which keeps no scratch. The groups' parameters and gradients
+  /// must then be CPU tensors. Call before add_group.
+  void offload_states(StateAllocator allocate);
+  bool offloaded() const { return static_cast<bool>(allocate_); }
+  /// ZeRO-Infinity: Adam's states (exp_avg, exp_avg_sq) live in NVMe swap files and each step
+  /// streams them through host buffers sub-group by sub-group (offload::SwappedStates), so the
+  /// host holds the parameters and gradients only. Needs offload_states() first and Adam/AdamW
+  /// (ConfigError otherwise). `options.tag` is extended per group. Call before add_group.
+  void swap_states_to_nvme(const offload::NvmeOptions& options);
+  bool swapped() const { return nvme_.has_value(); }
+
   /// Adds a group: `params` is a flat fp32 tensor this optimizer updates in place; the group's
   /// weight decay defaults to options().weight_decay. Returns the group index.
   std::size_t add_group(torch::Tensor params, std::optional<double> weight_decay = std::nullopt);
@@ -70,8 +88,11 @@ class Optimizer {
   std::int64_t step_count(std::size_t group) const { return groups_.at(group).step; }
 
   /// State tensors named "group<g>.exp_avg", "group<g>.exp_avg_sq" (Adam) or
-  /// "group<g>.momentum_buffer" (SGD with momentum, once created). Views, not copies.
+  /// "group<g>.momentum_buffer" (SGD with momentum, once created). Views, not copies, except for
+  /// states swapped to NVMe: those are read into new tensors (write them back with load_state).
   std::vector<NamedTensor> state_tensors() const;
+  /// Their names alone (nothing is read from NVMe).
+  std::vector<std::string> state_names() const;
   /// Scalars: rule, hyper-parameters, per-group step and weight decay.
   nlohmann::json state_meta() const;
   /// Restores state_tensors()/state_meta(); throws RuntimeError naming `where` (the checkpoint
@@ -85,13 +106,19 @@ class Optimizer {
     double weight_decay = 0.0;
     std::int64_t step = 0;
     torch::Tensor exp_avg, exp_avg_sq, momentum_buffer;
+    std::shared_ptr<offload::SwappedStates> swapped;  ///< NVMe: exp_avg, exp_avg_sq in files
   };
+  std::vector<std::string> state_kinds(const Group& g) const;
   void adam_step(Group& g, const torch::Tensor& grad, double lr);
   void sgd_step(Group& g, const torch::Tensor& grad, double lr);
+  void cpu_kernel_adam_step(Group& g, const torch::Tensor& grad, double lr);
+  torch::Tensor zeros(const torch::Tensor& like) const;
 
   OptimizerOptions options_;
   std::vector<Group> groups_;
   torch::Tensor scratch_a_, scratch_b_;  ///< per-chunk temporaries, reused across steps
+  StateAllocator allocate_;              ///< set: offloaded states, CPU Adam kernel
+  std::optional<offload::NvmeOptions> nvme_;  ///< set: Adam states swapped to NVMe
 };
 
 }  // namespace ds::engine::train

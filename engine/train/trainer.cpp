@@ -27,6 +27,8 @@
 #include "engine/train/memory_tracker.hpp"
 #include "engine/train/mixed_precision.hpp"
 #include "engine/train/optimizer.hpp"
+#include "engine/offload/host_tier.hpp"
+#include "engine/offload/swap_file.hpp"
 #include "engine/zero/zero_optimizer.hpp"
 #include "estimators/flops.hpp"
 #include "estimators/memory_estimate.hpp"
@@ -52,8 +54,12 @@ void synchronize(const torch::Device& device) {
 #endif
 }
 
-// The estimator's tensor peak for the plan this run executes, on this rank.
-double predict_peak(const TrainerOptions& o, int world) {
+// The estimator's tensor peak for the plan this run executes, on this rank: on the device, and
+// in the offload tier (host memory).
+struct PredictedPeaks {
+  double device = 0, offload = 0, nvme = 0;
+};
+PredictedPeaks predict_peak(const TrainerOptions& o, int world) {
   estimators::Plan plan = estimators::plan_from_config(o.config, o.model, world, "config");
   plan.fused_attention = model::has_fused_attention();
   plan.engine = estimators::Engine::kDs;
@@ -62,7 +68,52 @@ double predict_peak(const TrainerOptions& o, int world) {
   auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");
   cluster.gpus_per_node = world;
   auto estimate = estimators::estimate_memory(o.model, estimators::count_params(o.model), cluster, plan);
-  return estimators::tensor_peak_bytes(estimate);
+  // Host and NVMe items are per node; this rank's share of them.
+  const double ranks = std::max(1, estimate.ranks_per_node);
+  return {estimators::tensor_peak_bytes(estimate),
+          estimators::tensor_peak_bytes(estimate, estimators::Location::kCpu) / ranks,
+          estimators::tensor_peak_bytes(estimate, estimators::Location::kNvme) / ranks};
+}
+
+// offload_param cpu: ZeRO-3's parameter partitions in host memory. Only across ranks: one rank
+// trains without partitions (nothing to offload). NVMe is refused, never ignored.
+bool param_offload(const configs::Config& config, int world) {
+  const configs::OffloadParamConfig& p = config.zero_optimization.offload_param;
+  if (p.device == configs::OffloadDevice::kNone) return false;
+  if (p.device == configs::OffloadDevice::kNvme) {
+    throw ConfigError(format_error("zero_optimization.offload_param.device", "nvme is not supported by ds train yet",
+                                   "\"nvme\"", "\"cpu\" or \"none\"", "offload the parameters to CPU memory"));
+  }
+  if (world < 2) {
+    throw ConfigError(format_error("zero_optimization.offload_param.device", "not supported by ds train on one rank yet",
+                                   "\"cpu\" with 1 rank", "2 or more ranks (--nproc)",
+                                   "one rank keeps its parameters whole; offload the optimizer instead "
+                                   "(offload_optimizer.device cpu or nvme)"));
+  }
+  return true;
+}
+
+// offload_optimizer: cpu puts the optimizer in host memory, nvme its Adam states in swap files
+// under nvme_path too. What ds train cannot offload yet is refused, never ignored.
+void apply_optimizer_offload(const configs::Config& config, int rank, const torch::Device& device,
+                             MixedPrecisionOptions& mp) {
+  const configs::ZeroConfig& z = config.zero_optimization;
+  if (z.offload_optimizer.device == configs::OffloadDevice::kNone) return;
+  if (z.offload_optimizer.ratio < 1.0) {
+    throw ConfigError(format_error("zero_optimization.offload_optimizer.ratio",
+                                   "partial offload is not supported by ds train yet",
+                                   std::to_string(z.offload_optimizer.ratio), "1"));
+  }
+  mp.offload_optimizer = true;
+  if (z.offload_optimizer.device != configs::OffloadDevice::kNvme) return;
+  offload::NvmeOptions nvme;
+  nvme.nvme_path = z.offload_optimizer.nvme_path;
+  nvme.sub_group_size = z.sub_group_size;
+  nvme.buffer_count = z.offload_optimizer.buffer_count;
+  nvme.aio = config.aio;
+  nvme.tag = "rank" + std::to_string(rank);
+  nvme.device = device;
+  mp.nvme = nvme;
 }
 
 // The model's parameters with the non-block ones first, then block by block, and the number of
@@ -131,6 +182,8 @@ struct Trainer::State {
   std::string resumed_from;
   double flops_per_token = 0;
   double predicted_peak = 0;
+  double predicted_offload = 0;  ///< the estimator's CPU (offload tier) bytes, this rank
+  double predicted_nvme = 0;     ///< the estimator's NVMe bytes, this rank
   std::optional<MemoryCategories> memory;
   std::int64_t run_peak = 0;
   bool step_measured = false;
@@ -259,6 +312,8 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   mp.precision = precision_of(configs::compute_dtype(o.config));
   mp.gradient_clipping = o.config.gradient_clipping;
   mp.fp16 = o.config.fp16;
+  apply_optimizer_offload(o.config, s.rank, o.device, mp);
+  const bool offload_param = param_offload(o.config, s.world);
   ParamGroupSpec group;
   for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
   const int stage = o.config.zero_optimization.stage;
@@ -277,6 +332,9 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     }
     zero_options.reduce_bucket_size = o.config.zero_optimization.reduce_bucket_size;
     zero_options.overlap_comm = o.config.zero_optimization.overlap_comm_effective();
+    zero_options.offload_optimizer = mp.offload_optimizer;
+    zero_options.nvme = mp.nvme;
+    zero_options.offload_param = offload_param;
     s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
                                                    zero_options);
     if (stage == 3) s.model->set_block_hooks(s.zero.get());
@@ -301,7 +359,10 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
 
   auto count = estimators::count_params(o.model);
   s.flops_per_token = estimators::training_flops(o.model, count, o.seq_len).per_token();
-  s.predicted_peak = predict_peak(o, s.world);
+  PredictedPeaks predicted = predict_peak(o, s.world);
+  s.predicted_peak = predicted.device;
+  s.predicted_offload = predicted.offload;
+  s.predicted_nvme = predicted.nvme;
   s.resume();
   if (s.is_rank0()) {
     std::filesystem::create_directories(o.run_dir);
@@ -470,6 +531,10 @@ TrainSummary Trainer::run(const std::function<void(const StepMetrics&)>& on_step
   summary.peak_bytes = s.run_peak;
   summary.predicted_peak_bytes = s.predicted_peak;
   summary.memory = memory_categories();
+  summary.offload_bytes = offload::HostTier::peak_bytes();
+  summary.predicted_offload_bytes = s.predicted_offload;
+  summary.nvme_bytes = offload::SwapFile::peak_bytes();
+  summary.predicted_nvme_bytes = s.predicted_nvme;
   return summary;
 }
 
@@ -479,6 +544,11 @@ double Trainer::predicted_peak_bytes() const { return s_->predicted_peak; }
 nlohmann::ordered_json Trainer::memory_categories() const {
   nlohmann::ordered_json j = s_->memory->to_json();
   j["peak"] = s_->run_peak;
+  const configs::ZeroConfig& z = s_->options.config.zero_optimization;
+  if (z.offload_optimizer.device != configs::OffloadDevice::kNone || z.offload_param.device != configs::OffloadDevice::kNone) {
+    j["offload_cpu_peak"] = offload::HostTier::peak_bytes();
+    if (offload::SwapFile::peak_bytes() > 0) j["offload_nvme_peak"] = offload::SwapFile::peak_bytes();
+  }
   return j;
 }
 model::CausalLM& Trainer::model() { return *s_->model; }

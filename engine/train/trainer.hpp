@@ -90,6 +90,10 @@ struct TrainSummary {
   std::int64_t peak_bytes = 0;          ///< measured peak over the run, this rank
   double predicted_peak_bytes = 0;      ///< the estimator's tensor peak for the same plan
   nlohmann::ordered_json memory;        ///< measured bytes by category (params, optimizer_states, ...)
+  std::int64_t offload_bytes = 0;       ///< measured peak of the offload tier (host memory), this rank
+  double predicted_offload_bytes = 0;   ///< the estimator's CPU memory for the same plan, this rank
+  std::int64_t nvme_bytes = 0;          ///< measured peak of this rank's NVMe swap files
+  double predicted_nvme_bytes = 0;      ///< the estimator's NVMe bytes for the same plan, this rank
   std::filesystem::path checkpoint;     ///< the last checkpoint written ("" = none)
   std::int64_t skipped_steps = 0;
 };

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "engine/comm/process_group.hpp"
+#include "engine/offload/host_tier.hpp"
 
 namespace ds::engine::zero {
 
@@ -57,8 +58,17 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
   std::vector<torch::Tensor> tensors;
   for (const auto& [name, t] : taken) tensors.push_back(t);
   const torch::Device device = tensors.front().device();
+  device_ = device;
   const auto fp32 = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  master_ = torch::zeros({layout_.partition_numel()}, fp32);
+  auto partition = [&] {
+    return zero_.offload_optimizer ? offload::HostTier::zeros(layout_.partition_numel(), device)
+                                   : torch::zeros({layout_.partition_numel()}, fp32);
+  };
+  if (zero_.offload_optimizer) {
+    optimizer_.offload_states([device](std::int64_t n) { return offload::HostTier::zeros(n, device); });
+    if (zero_.nvme) optimizer_.swap_states_to_nvme(*zero_.nvme);
+  }
+  master_ = partition();
   {
     // The master keeps the full-precision values, taken before the model's are rounded; only
     // this rank's chunks are kept.
@@ -70,17 +80,25 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
   }
   if (zero_.stage == 3) {
     params_ = tensors;
-    owned16_ = master_.to(train::scalar_type_of(options_.precision));
+    const torch::ScalarType dtype = train::scalar_type_of(options_.precision);
+    param_options_ = torch::TensorOptions().dtype(dtype).device(device_);
+    if (zero_.offload_param) {
+      owned16_ = offload::HostTier::zeros(layout_.partition_numel(), device_, 64, dtype);
+      owned16_.copy_(master_);
+    } else {
+      // Offloaded, the device keeps a chunk of its own even in fp32 (the master is in host memory).
+      owned16_ = master_.to(device_, dtype, false, /*copy=*/zero_.offload_optimizer);
+    }
     gathered_.resize(layout_.buckets().size());
     // The model dtype first: set_data with another dtype makes autograd forget a leaf's gradient
     // accumulator, and the hooks below go on the accumulators for good.
-    for (torch::Tensor& p : params_) p.set_data(p.detach().to(owned16_.scalar_type()));
+    for (torch::Tensor& p : params_) p.set_data(p.detach().to(param_options_.dtype()));
   } else {
     flat_ = std::make_unique<train::FlatParams>(taken, train::scalar_type_of(options_.precision),
                                                 /*grad_buffer=*/zero_.stage == 1);
     params_ = flat_->params();
   }
-  grad32_ = torch::zeros_like(master_);
+  grad32_ = partition();
   optimizer_.add_group(master_);
   staging_.resize(layout_.buckets().size());
   arrived_.assign(layout_.buckets().size(), 0);
@@ -94,7 +112,7 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
   if (zero_.stage == 3) {
     // Only now, after the gradient accumulators exist (autograd records a leaf's shape when it
     // makes its accumulator), are the whole parameters dropped: a rank keeps just its chunks.
-    for (torch::Tensor& p : params_) p.set_data(torch::empty({0}, owned16_.options()));
+    for (torch::Tensor& p : params_) p.set_data(torch::empty({0}, param_options_));
   }
 }
 
@@ -136,13 +154,13 @@ void ZeroOptimizer::reduce_bucket(std::size_t b, const torch::Tensor& padded) {
   const ZeroBucket& bucket = layout_.buckets()[b];
   torch::Tensor chunk = torch::empty({bucket.chunk}, padded.options());
   comm_.reduce_scatter(chunk, padded);
-  grad32_.narrow(0, bucket.partition_offset, bucket.chunk).add_(chunk);
+  grad32_.narrow(0, bucket.partition_offset, bucket.chunk).add_(chunk.to(grad32_.device()));
 }
 
 void ZeroOptimizer::wait_pending() {
   for (Pending& p : pending_) {
     p.work.wait();
-    grad32_.narrow(0, layout_.buckets()[p.bucket].partition_offset, p.chunk.numel()).add_(p.chunk);
+    grad32_.narrow(0, layout_.buckets()[p.bucket].partition_offset, p.chunk.numel()).add_(p.chunk.to(grad32_.device()));
   }
   pending_.clear();
 }
@@ -183,7 +201,7 @@ train::StepResult ZeroOptimizer::step(double lr) {
   result.loss_scale = scaler_.loss_scale();
   grad32_.mul_(1.0 / (static_cast<double>(comm_.world_size()) * result.loss_scale));
   // The global norm from each rank's partial sum of squares: every rank gets the same value.
-  torch::Tensor squares = grad32_.norm(2).to(torch::kDouble).pow(2).reshape({1});
+  torch::Tensor squares = grad32_.norm(2).to(device_, torch::kDouble).pow(2).reshape({1});
   comm_.all_reduce(squares);
   result.grad_norm = std::sqrt(squares.item<double>());
   const bool overflow = !std::isfinite(result.grad_norm);
@@ -211,7 +229,7 @@ void ZeroOptimizer::gather_parameters() {
   torch::Tensor data = flat_->data();
   for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
     const ZeroBucket& bucket = layout_.buckets()[b];
-    torch::Tensor mine = master_.narrow(0, bucket.partition_offset, bucket.chunk).to(data.scalar_type());
+    torch::Tensor mine = master_.narrow(0, bucket.partition_offset, bucket.chunk).to(data.device(), data.scalar_type());
     torch::Tensor whole = torch::empty({bucket.padded}, data.options());
     comm_.all_gather_into(whole, mine);
     data.narrow(0, bucket.begin, bucket.size()).copy_(whole.narrow(0, 0, bucket.size()));
@@ -236,8 +254,9 @@ void ZeroOptimizer::gather_bucket(std::size_t b) {
   if (gathered_[b].defined()) return;
   torch::NoGradGuard no_grad;
   const ZeroBucket& bucket = layout_.buckets()[b];
-  torch::Tensor whole = torch::empty({bucket.padded}, owned16_.options());
-  comm_.all_gather_into(whole, owned16_.narrow(0, bucket.partition_offset, bucket.chunk));
+  torch::Tensor whole = torch::empty({bucket.padded}, param_options_);
+  // With offload_param the chunk comes over from host memory first (nothing to move on a CPU).
+  comm_.all_gather_into(whole, owned16_.narrow(0, bucket.partition_offset, bucket.chunk).to(device_));
   for (std::size_t slot : bucket.slots) {
     const train::FlatSlot& s = layout_.flat().slots()[slot];
     // set_data keeps the autograd leaf (and its gradient accumulator) and swaps the storage.
@@ -249,7 +268,7 @@ void ZeroOptimizer::gather_bucket(std::size_t b) {
 void ZeroOptimizer::release_bucket(std::size_t b) {
   if (!gathered_[b].defined()) return;
   torch::NoGradGuard no_grad;
-  for (std::size_t slot : layout_.buckets()[b].slots) params_[slot].set_data(torch::empty({0}, owned16_.options()));
+  for (std::size_t slot : layout_.buckets()[b].slots) params_[slot].set_data(torch::empty({0}, param_options_));
   gathered_[b] = torch::Tensor();
 }
 
@@ -279,23 +298,18 @@ void ZeroOptimizer::end_forward() {
 
 std::vector<std::string> ZeroOptimizer::state_kinds() const {
   std::vector<std::string> kinds = {"master"};
-  for (const auto& [name, t] : optimizer_.state_tensors()) kinds.push_back(name.substr(name.find('.') + 1));
+  for (const std::string& name : optimizer_.state_names()) kinds.push_back(name.substr(name.find('.') + 1));
   return kinds;
-}
-
-torch::Tensor ZeroOptimizer::state_tensor(const std::string& kind) const {
-  if (kind == "master") return master_;
-  for (const auto& [name, t] : optimizer_.state_tensors()) {
-    if (name == "group0." + kind) return t;
-  }
-  throw RuntimeError("ZeRO: no optimizer state '" + kind + "'");
 }
 
 std::vector<checkpoint::Fragment> ZeroOptimizer::state_fragments() const {
   std::vector<checkpoint::Fragment> out;
   const auto pieces = layout_.pieces(rank_);
+  // Once: states swapped to NVMe are read in by state_tensors().
+  std::map<std::string, torch::Tensor> states = {{"master", master_}};
+  for (const auto& [name, t] : optimizer_.state_tensors()) states[name.substr(name.find('.') + 1)] = t;
   for (const std::string& kind : state_kinds()) {
-    torch::Tensor partition = state_tensor(kind);
+    const torch::Tensor& partition = states.at(kind);
     for (const OwnedPiece& p : pieces) {
       out.push_back({kind, layout_.flat().slots()[p.slot].name, p.param_offset,
                      partition.narrow(0, p.partition_offset, p.length)});
@@ -319,13 +333,12 @@ void ZeroOptimizer::load_state(const nlohmann::json& meta, const StateReader& re
   const auto pieces = layout_.pieces(rank_);
   std::map<std::string, torch::Tensor> loaded;
   for (const std::string& kind : state_kinds()) {
-    torch::Tensor partition = state_tensor(kind);
     if (!has(kind)) {
       // A checkpoint without momentum yet (SGD before its first step) leaves the zeros.
       if (kind == "master") throw RuntimeError(format_error(where, "the checkpoint has no fp32 master weights"));
       continue;
     }
-    torch::Tensor filled = torch::zeros_like(partition);
+    torch::Tensor filled = torch::zeros({layout_.partition_numel()}, torch::kFloat);
     for (const OwnedPiece& p : pieces) {
       read(kind, layout_.flat().slots()[p.slot].name, p.param_offset, filled.narrow(0, p.partition_offset, p.length));
     }

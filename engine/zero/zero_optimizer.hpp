@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 
 #include "engine/checkpoint/zero_fragments.hpp"
 #include "engine/model/causal_lm.hpp"
+#include "engine/offload/swapped_states.hpp"
 #include "engine/train/flat_params.hpp"
 #include "engine/train/loss_scaler.hpp"
 #include "engine/train/mixed_precision.hpp"
@@ -62,6 +64,16 @@ struct ZeroOptions {
   /// non-block parameters first, then one bucket per transformer block). Empty: buckets of
   /// reduce_bucket_size elements.
   std::vector<std::size_t> bucket_slots;
+  /// ZeRO-Offload (offload_optimizer.device cpu): the fp32 master and gradient partitions and the
+  /// optimizer states live in the offload tier (offload::HostTier); each reduced chunk is added
+  /// into the host gradient partition as it arrives, the CPU Adam kernel steps, and the updated
+  /// partition goes back to the device in the model dtype.
+  bool offload_optimizer = false;
+  /// With offload_optimizer: Adam's states in NVMe swap files (offload_optimizer.device nvme).
+  std::optional<offload::NvmeOptions> nvme;
+  /// Stage 3 (offload_param.device cpu): this rank's parameter chunks live in host memory
+  /// (offload::HostTier) and each bucket is all-gathered from there onto the device when needed.
+  bool offload_param = false;
 };
 
 class ZeroOptimizer : public model::BlockHooks {
@@ -126,21 +138,22 @@ class ZeroOptimizer : public model::BlockHooks {
   void gather_bucket(std::size_t b);   ///< stage 3: fetch bucket b's parameters from every rank
   void release_bucket(std::size_t b);  ///< stage 3: drop them (keep only this rank's chunk)
   std::vector<std::string> state_kinds() const;
-  torch::Tensor state_tensor(const std::string& kind) const;
 
   train::MixedPrecisionOptions options_;
   ZeroOptions zero_;
   comm::Communicator& comm_;
   int rank_ = 0;
+  torch::Device device_ = torch::kCPU;  ///< the compute device (the model's parameters)
   train::Optimizer optimizer_;
   train::LossScaler scaler_;
   std::unique_ptr<train::FlatParams> flat_;  ///< stages 1-2: the whole model-dtype parameters
   std::vector<torch::Tensor> params_;          ///< the model's parameters, in layout order
-  torch::Tensor owned16_;                      ///< stage 3: this rank's chunks in the model dtype
+  torch::Tensor owned16_;                      ///< stage 3: this rank's chunks in the model dtype (host with offload_param)
+  torch::TensorOptions param_options_;         ///< the model's parameters: model dtype, compute device
   std::vector<torch::Tensor> gathered_;        ///< stage 3: a bucket's whole buffer while it is fetched
   ZeroLayout layout_;
-  torch::Tensor master_;  ///< fp32 partition
-  torch::Tensor grad32_;  ///< fp32 gradient partition
+  torch::Tensor master_;  ///< fp32 partition (host tier when offloaded)
+  torch::Tensor grad32_;  ///< fp32 gradient partition (host tier when offloaded)
   // stage 2: gradients staged per bucket until the bucket is complete
   std::vector<torch::Tensor> staging_;
   std::vector<std::size_t> arrived_;

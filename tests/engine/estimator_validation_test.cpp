@@ -48,7 +48,12 @@ class EstimatorValidation : public ::testing::Test {
   }
 
   // predicted / measured peak of a 2-step run with `args`.
-  static double ratio(const std::string& name, const std::string& args) {
+  static double ratio(const std::string& name, const std::string& args) { return ratios(name, args).device; }
+  // The same, and predicted / measured bytes of the offload tiers (host memory, NVMe; 0 when unused).
+  struct Ratios {
+    double device = 0, host = 0, nvme = 0;
+  };
+  static Ratios ratios(const std::string& name, const std::string& args) {
     const fs::path out = *dir_ / name;
     DsRun r = run_ds("train --data '" + (*dir_ / "lic.bin").string() + "' --steps 2 --json -q --out '" + out.string() +
                          "' " + args,
@@ -57,7 +62,12 @@ class EstimatorValidation : public ::testing::Test {
     auto j = nlohmann::json::parse(rank0_output(r.out));
     double measured = j.at("peak_bytes").get<double>();
     EXPECT_GT(measured, 0);
-    return j.at("predicted_peak_bytes").get<double>() / measured;
+    auto of = [&](const char* predicted, const char* measured_key) {
+      const double m = j.at(measured_key).get<double>();
+      return m > 0 ? j.at(predicted).get<double>() / m : 0.0;
+    };
+    return {j.at("predicted_peak_bytes").get<double>() / measured, of("predicted_offload_bytes", "offload_bytes"),
+            of("predicted_nvme_bytes", "nvme_bytes")};
   }
 
   static fs::path* dir_;
@@ -116,6 +126,55 @@ TEST_P(EstimatorValidationZero, TwoRanksBf16) {
   EXPECT_NEAR(ratio("tiny_bf16_z" + std::to_string(stage) + "_2",
                     "--model ds-tiny --dtype bf16 --nproc 2 --zero-stage " + std::to_string(stage) + " " + args),
               1.0, kTolerance);
+}
+
+// ZeRO-Offload (offload_optimizer cpu): the device's peak drops by the fp32 master, gradient
+// partition and Adam states, which the offload tier holds; both sides priced within 5%.
+class EstimatorValidationOffload : public EstimatorValidationZero {};
+
+TEST_P(EstimatorValidationOffload, TwoRanksOffloadCpu) {
+  const int stage = GetParam();
+  const std::string dtype = stage == 2 ? "bf16" : "fp32";
+  auto [device, host, nvme] = ratios("tiny_offload_z" + std::to_string(stage),
+                               "--model ds-tiny --micro-batch 2 --seq 128 --nproc 2 --dtype " + dtype + " --zero-stage " +
+                                   std::to_string(stage) + " --set zero_optimization.offload_optimizer.device=cpu");
+  EXPECT_NEAR(device, 1.0, kTolerance);
+  EXPECT_NEAR(host, 1.0, kTolerance);
+  EXPECT_EQ(nvme, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stages, EstimatorValidationOffload, ::testing::Values(1, 2, 3));
+
+// ZeRO-Infinity: Adam's states in NVMe swap files (sub-groups of 200K elements), the master and
+// gradients in host memory with the swap buffers; all three columns priced within 5%.
+TEST_F(EstimatorValidation, OffloadNvmeTwoRanksZero3AndOneRank) {
+  const std::string nvme = "--set zero_optimization.offload_optimizer.device=nvme --set zero_optimization.sub_group_size=200000 "
+                           "--set zero_optimization.offload_optimizer.nvme_path='" + dir_->string() + "' ";
+  for (const std::string& args : {std::string("--nproc 2 --zero-stage 3 --dtype bf16"), std::string("--zero-stage 2 --dtype fp32")}) {
+    auto [device, host, nvme_ratio] = ratios(args.find("nproc") != std::string::npos ? "tiny_nvme_2" : "tiny_nvme_1",
+                                             "--model ds-tiny --micro-batch 2 --seq 128 " + nvme + args);
+    EXPECT_NEAR(device, 1.0, kTolerance) << args;
+    EXPECT_NEAR(host, 1.0, kTolerance) << args;
+    EXPECT_NEAR(nvme_ratio, 1.0, kTolerance) << args;
+  }
+}
+
+// ZeRO-3 with the parameter partitions in host memory too (offload_param cpu).
+TEST_F(EstimatorValidation, OffloadParamsAndOptimizerZero3TwoRanks) {
+  auto [device, host, nvme] = ratios("tiny_offload_params", "--model ds-tiny --micro-batch 2 --seq 128 --nproc 2 --dtype bf16 "
+                                                            "--zero-stage 3 --set zero_optimization.offload_optimizer.device=cpu "
+                                                            "--set zero_optimization.offload_param.device=cpu");
+  EXPECT_NEAR(device, 1.0, kTolerance);
+  EXPECT_NEAR(host, 1.0, kTolerance);
+  EXPECT_EQ(nvme, 0.0);
+}
+
+TEST_F(EstimatorValidation, OffloadCpuOneRankBf16) {
+  auto [device, host, nvme] = ratios("tiny_offload_one", "--model ds-tiny --micro-batch 4 --seq 128 --dtype bf16 --zero-stage 2 "
+                                                   "--set zero_optimization.offload_optimizer.device=cpu");
+  EXPECT_NEAR(device, 1.0, kTolerance);
+  EXPECT_NEAR(host, 1.0, kTolerance);
+  EXPECT_EQ(nvme, 0.0);
 }
 
 TEST_F(EstimatorValidation, Gpt2Bf16) {

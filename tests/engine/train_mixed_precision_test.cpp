@@ -3,20 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
+#include "tests/engine/small_mlp_util.hpp"
 
 namespace ds::engine::train {
 namespace {
-
-torch::nn::Sequential make_model(std::uint64_t seed) {
-  torch::manual_seed(seed);
-  return torch::nn::Sequential(torch::nn::Linear(8, 16), torch::nn::Tanh(), torch::nn::Linear(16, 4));
-}
-
-std::vector<NamedTensor> named(torch::nn::Sequential& model) {
-  std::vector<NamedTensor> out;
-  for (auto& item : model->named_parameters()) out.emplace_back(item.key(), item.value());
-  return out;
-}
 
 torch::Tensor loss_of(torch::nn::Sequential& model, const torch::Tensor& x, const torch::Tensor& y) {
   return torch::mse_loss(model->forward(x.to(model->parameters()[0].scalar_type())).to(torch::kFloat), y);
@@ -30,8 +20,8 @@ double max_rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
 // fp32: the wrapper (flat buffers, clipping, AdamW) against torch::optim::AdamW with
 // torch::nn::utils::clip_grad_norm_ on an identical model.
 TEST(TrainMixedPrecision, Fp32MatchesTorchAdamWWithClipping) {
-  auto ours = make_model(5), ref = make_model(5);
-  MixedPrecisionOptimizer opt({{named(ours), std::nullopt}},
+  auto ours = test::small_mlp(5), ref = test::small_mlp(5);
+  MixedPrecisionOptimizer opt({{test::named_params(ours), std::nullopt}},
                               OptimizerOptions{.rule = UpdateRule::kAdamW, .weight_decay = 0.01},
                               MixedPrecisionOptions{.precision = Precision::kFp32, .gradient_clipping = 0.3});
   torch::optim::AdamW torch_opt(ref->parameters(), torch::optim::AdamWOptions(1e-2).weight_decay(0.01));
@@ -58,9 +48,9 @@ TEST(TrainMixedPrecision, Fp32MatchesTorchAdamWWithClipping) {
 }
 
 TEST(TrainMixedPrecision, Bf16KeepsAnFp32MasterAndRoundsTheModel) {
-  auto model = make_model(1);
+  auto model = test::small_mlp(1);
   auto original = model->parameters()[0].detach().clone();
-  MixedPrecisionOptimizer opt({{named(model), std::nullopt}}, OptimizerOptions{},
+  MixedPrecisionOptimizer opt({{test::named_params(model), std::nullopt}}, OptimizerOptions{},
                               MixedPrecisionOptions{.precision = Precision::kBf16});
   for (auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kBFloat16);
   auto master = opt.optimizer_state_tensors();
@@ -99,9 +89,9 @@ TEST(TrainMixedPrecision, Bf16KeepsAnFp32MasterAndRoundsTheModel) {
 // LibTorch 1.13 has no fp16 matmul on CPU, so this test writes the (scaled) fp16 gradients
 // itself, as backward of loss * loss_scale() would.
 TEST(TrainMixedPrecision, Fp16OverflowSkipsTheStepAndHalvesTheScale) {
-  auto model = make_model(4);
+  auto model = test::small_mlp(4);
   configs::Fp16Config fp16{.enabled = true, .initial_scale_power = 4, .hysteresis = 1};
-  MixedPrecisionOptimizer opt({{named(model), std::nullopt}}, OptimizerOptions{.rule = UpdateRule::kSgd},
+  MixedPrecisionOptimizer opt({{test::named_params(model), std::nullopt}}, OptimizerOptions{.rule = UpdateRule::kSgd},
                               MixedPrecisionOptions{.precision = Precision::kFp16, .fp16 = fp16});
   EXPECT_EQ(opt.loss_scale(), 16.0);
   for (auto& p : model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kHalf);
@@ -139,8 +129,8 @@ TEST(TrainMixedPrecision, Fp16OverflowSkipsTheStepAndHalvesTheScale) {
 }
 
 TEST(TrainMixedPrecision, Bf16NonFiniteGradientSkipsWithoutAScaler) {
-  auto model = make_model(6);
-  MixedPrecisionOptimizer opt({{named(model), std::nullopt}}, OptimizerOptions{},
+  auto model = test::small_mlp(6);
+  MixedPrecisionOptimizer opt({{test::named_params(model), std::nullopt}}, OptimizerOptions{},
                               MixedPrecisionOptions{.precision = Precision::kBf16});
   {
     torch::NoGradGuard g;
@@ -153,9 +143,9 @@ TEST(TrainMixedPrecision, Bf16NonFiniteGradientSkipsWithoutAScaler) {
 }
 
 TEST(TrainMixedPrecision, SurvivesModuleZeroGradSetToNone) {
-  auto a = make_model(3), b = make_model(3);
-  MixedPrecisionOptimizer oa({{named(a), std::nullopt}}, OptimizerOptions{}, MixedPrecisionOptions{});
-  MixedPrecisionOptimizer ob({{named(b), std::nullopt}}, OptimizerOptions{}, MixedPrecisionOptions{});
+  auto a = test::small_mlp(3), b = test::small_mlp(3);
+  MixedPrecisionOptimizer oa({{test::named_params(a), std::nullopt}}, OptimizerOptions{}, MixedPrecisionOptions{});
+  MixedPrecisionOptimizer ob({{test::named_params(b), std::nullopt}}, OptimizerOptions{}, MixedPrecisionOptions{});
   torch::Tensor x = torch::randn({4, 8}), y = torch::randn({4, 4});
   b->zero_grad(/*set_to_none=*/true);  // autograd now makes fresh .grad tensors outside the buffer
   loss_of(a, x, y).backward();
@@ -192,20 +182,20 @@ TEST(TrainMixedPrecision, StateRoundTripResumesBitwise) {
     }
   };
   MixedPrecisionOptions mp{.precision = Precision::kBf16, .gradient_clipping = 1.0};
-  auto straight = make_model(8);
-  MixedPrecisionOptimizer os({{named(straight), 0.1}}, OptimizerOptions{}, mp);
+  auto straight = test::small_mlp(8);
+  MixedPrecisionOptimizer os({{test::named_params(straight), 0.1}}, OptimizerOptions{}, mp);
   run(straight, os, 0, 6);
 
-  auto first = make_model(8);
-  MixedPrecisionOptimizer of({{named(first), 0.1}}, OptimizerOptions{}, mp);
+  auto first = test::small_mlp(8);
+  MixedPrecisionOptimizer of({{test::named_params(first), 0.1}}, OptimizerOptions{}, mp);
   run(first, of, 0, 3);
   std::map<std::string, torch::Tensor> model_saved, opt_saved;
   for (const auto& [n, t] : of.model_state()) model_saved[n] = t.clone();
   for (const auto& [n, t] : of.optimizer_state_tensors()) opt_saved[n] = t.clone();
   nlohmann::json meta = of.optimizer_state_meta();
 
-  auto resumed = make_model(99);  // different init: everything must come from the state
-  MixedPrecisionOptimizer orr({{named(resumed), 0.1}}, OptimizerOptions{}, mp);
+  auto resumed = test::small_mlp(99);  // different init: everything must come from the state
+  MixedPrecisionOptimizer orr({{test::named_params(resumed), 0.1}}, OptimizerOptions{}, mp);
   orr.load_model_state(model_saved, "model.safetensors");
   orr.load_optimizer_state(meta, opt_saved, "optimizer.safetensors");
   run(resumed, orr, 3, 6);

@@ -141,6 +141,47 @@ TEST(Trainer, Fp16OnCpuIsAConfigError) {
   }
 }
 
+// What ds train cannot offload yet is refused with the key, never silently run without offload.
+TEST(Trainer, OffloadItCannotDoYetIsAConfigError) {
+  test::ScratchDir dir("trainer-offload");
+  struct Case {
+    const char* config;
+    const char* key;
+  };
+  for (const Case& c : {Case{R"({"zero_optimization": {"stage": 3, "offload_param": {"device": "nvme", "nvme_path": "/tmp"}}})",
+                             "zero_optimization.offload_param.device"},
+                        // One rank keeps its parameters whole: there is no partition to offload.
+                        Case{R"({"zero_optimization": {"stage": 3, "offload_param": {"device": "cpu"}}})",
+                             "zero_optimization.offload_param.device"},
+                        Case{R"({"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu", "ratio": 0.5}}})",
+                             "zero_optimization.offload_optimizer.ratio"}}) {
+    try {
+      Trainer trainer(tiny_options(dir.path(), c.config));
+      ADD_FAILURE() << c.config;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(c.key), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not supported by ds train"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// One rank with offload_optimizer cpu: the optimizer's 16 bytes per parameter (fp32 master,
+// gradient, Adam states) are in host memory and the estimator's CPU column says so.
+TEST(Trainer, OffloadMovesTheOptimizerToHostMemory) {
+  test::ScratchDir dir("trainer-offload-cpu");
+  TrainerOptions o = tiny_options(dir.path(), R"({"zero_optimization": {"stage": 1, "offload_optimizer": {"device": "cpu"}}})");
+  o.steps = 2;
+  o.save_at_end = false;
+  TrainSummary s = Trainer(o).run();
+  const double params = 1'049'728.0;
+  EXPECT_NEAR(static_cast<double>(s.offload_bytes), 16 * params, 0.001 * params);
+  EXPECT_NEAR(s.predicted_offload_bytes, static_cast<double>(s.offload_bytes), 0.05 * s.offload_bytes);
+  EXPECT_EQ(s.memory["offload_cpu_peak"].get<std::int64_t>(), s.offload_bytes);
+  // On the device: the model's fp32 gradient buffer only (4 bytes per parameter).
+  EXPECT_NEAR(s.memory["grads_master_optimizer_states"].get<double>(), 4 * params, 0.02 * params);
+  EXPECT_NEAR(s.predicted_peak_bytes, static_cast<double>(s.peak_bytes), 0.05 * s.peak_bytes);
+}
+
 TEST(Trainer, WritesMetricsConfigAndCheckpoints) {
   test::ScratchDir dir("trainer-files");
   TrainerOptions o = tiny_options(dir.path());

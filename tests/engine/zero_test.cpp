@@ -91,20 +91,32 @@ struct ZeroCase {
   int accumulation;
   bool overlap = false;  // zero_optimization.overlap_comm
   bool clip = true;      // gradient_clipping 0.5, else none
+  int offload = 0;       // zero_optimization.offload_optimizer.device: 0 none, 1 cpu, 2 nvme
+  bool offload_param = false;  // zero_optimization.offload_param.device cpu (stage 3)
 };
+
+// NVMe cases stream Adam's states in sub-groups of this many elements (several per partition).
+constexpr std::int64_t kSubGroup = 100000;
 
 void PrintTo(const ZeroCase& c, std::ostream* os) {
   *os << "stage " << c.stage << ", " << c.ranks << " ranks, " << c.dtype << ", accumulation " << c.accumulation
-      << (c.overlap ? ", overlap_comm" : "") << (c.clip ? "" : ", no clipping");
+      << (c.overlap ? ", overlap_comm" : "") << (c.clip ? "" : ", no clipping") << (c.offload == 1 ? ", offload cpu" : c.offload == 2 ? ", offload nvme" : "")
+      << (c.offload_param ? ", offload_param cpu" : "");
 }
 
-std::string config_of(const ZeroCase& c, int micro_batch) {
+std::string config_of(const ZeroCase& c, int micro_batch, const std::filesystem::path& nvme_path = {}) {
   nlohmann::json j = {{"train_micro_batch_size_per_gpu", micro_batch},
                       {"gradient_accumulation_steps", c.accumulation},
                       {"gradient_clipping", c.clip ? 0.5 : 0.0},
                       {"zero_optimization", {{"stage", c.stage}, {"reduce_bucket_size", 50000}, {"overlap_comm", c.overlap}}},
                       {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 0.003}, {"weight_decay", 0.01}}}}}};
   if (std::string(c.dtype) == "bf16") j["bf16"] = {{"enabled", true}};
+  if (c.offload == 1) j["zero_optimization"]["offload_optimizer"] = {{"device", "cpu"}};
+  if (c.offload == 2) {
+    j["zero_optimization"]["offload_optimizer"] = {{"device", "nvme"}, {"nvme_path", nvme_path.string()}};
+    j["zero_optimization"]["sub_group_size"] = kSubGroup;
+  }
+  if (c.offload_param) j["zero_optimization"]["offload_param"] = {{"device", "cpu"}};
   return j.dump();
 }
 
@@ -125,6 +137,8 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   {
     ZeroCase one = c;
     one.stage = 0;
+    one.offload = 0;
+    one.offload_param = false;
     train::TrainerOptions o = test::tiny_options(dir.path(), config_of(one, per_rank * c.ranks), data);
     o.steps = 4;
     o.save_at_end = false;
@@ -135,7 +149,7 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   options.command = {std::filesystem::read_symlink("/proc/self/exe").string(), "--gtest_filter=ZeroRankWorker.Run"};
   options.nproc = c.ranks;
   options.env = {{"DS_ZERO_TEST_DIR", dir.path().string()},
-                 {"DS_ZERO_CONFIG", config_of(c, per_rank)},
+                 {"DS_ZERO_CONFIG", config_of(c, per_rank, dir.path())},
                  {"DS_TIMEOUT", "120"},
                  {"OMP_NUM_THREADS", "1"}};
   std::mutex mutex;
@@ -163,13 +177,36 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   const double params = 1'049'728.0;
   const bool bf16 = std::string(c.dtype) == "bf16";
   // Stage 3 drops the whole fp32 parameters (4 Ψ) and keeps its chunk of them in the model dtype.
-  // (In fp32 that chunk is the master itself.)
-  const double flat_change = c.stage == 3 ? -4 * params + (bf16 ? 2 * params / c.ranks : 0) : (bf16 ? -2 * params : 0);
-  const double whole_grads = c.stage == 1 ? (bf16 ? 2 : 4) * params : 0;
-  const double expected_bytes = flat_change + whole_grads + 16 * params / c.ranks;
+  // (In fp32 that chunk is the master itself, unless the master is offloaded.) With offload_param
+  // the chunk is in host memory.
+  const double chunk_bytes = bf16 || c.offload_param ? (bf16 ? 2 : 4) : (c.offload ? 4 : 0);
+  const double flat_change =
+      c.stage == 3 ? -4 * params + (c.offload_param ? 0 : chunk_bytes * params / c.ranks) : (bf16 ? -2 * params : 0);
+  // One rank keeps its whole model-dtype gradient buffer at every stage (nothing to partition).
+  const double whole_grads = c.stage == 1 || c.ranks == 1 ? (bf16 ? 2 : 4) * params : 0;
+  // Offloaded, the fp32 master, gradient partition and Adam states (16 Ψ/N) are in host memory;
+  // with NVMe, Adam's states (8 Ψ/N) are in swap files, streamed through 2 sets of 2 buffers of
+  // a sub-group (rounded to whole 4 KiB blocks).
+  const double states = 16 * params / c.ranks;
+  const double expected_bytes = flat_change + whole_grads + (c.offload ? 0 : states);
+  const double swap_buffers = 2 * 2 * (kSubGroup + 352) * 4.0;
+  const double host = (c.offload == 2 ? states / 2 + swap_buffers : c.offload == 1 ? states : 0) +
+                      (c.offload_param ? chunk_bytes * params / c.ranks : 0);
   for (int r = 0; r < c.ranks && c.stage > 0; ++r) {
-    double measured = result(r)["memory"]["grads_master_optimizer_states"].get<double>();
-    EXPECT_NEAR(measured, expected_bytes, 0.02 * 16 * params / c.ranks) << "rank " << r;
+    const nlohmann::json rank_result = result(r);
+    const nlohmann::json& memory = rank_result["memory"];
+    EXPECT_NEAR(memory["grads_master_optimizer_states"].get<double>(), expected_bytes, 0.02 * states) << "rank " << r;
+    if (c.offload || c.offload_param) {
+      EXPECT_NEAR(memory["offload_cpu_peak"].get<double>(), host, 0.02 * states) << "rank " << r;
+    } else {
+      EXPECT_FALSE(memory.contains("offload_cpu_peak"));
+    }
+    if (c.offload == 2) EXPECT_NEAR(memory["offload_nvme_peak"].get<double>(), states / 2, 0.02 * states) << "rank " << r;
+    else EXPECT_FALSE(memory.contains("offload_nvme_peak"));
+  }
+  // A clean exit leaves no swap files behind.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_NE(entry.path().filename().string().rfind("ds-swap-", 0), 0u) << entry.path();
   }
 }
 
@@ -180,12 +217,21 @@ INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                                          ZeroCase{3, 4, "fp32", 1}, ZeroCase{3, 2, "bf16", 2},
                                          ZeroCase{3, 2, "fp32", 2, true}, ZeroCase{0, 2, "bf16", 2},
                                          ZeroCase{0, 4, "fp32", 1, false, false}, ZeroCase{2, 2, "fp32", 2, false, false},
-                                         ZeroCase{3, 2, "bf16", 1, false, false}),
+                                         ZeroCase{3, 2, "bf16", 1, false, false},
+                                         // ZeRO-Offload: optimizer in host memory, CPU Adam kernel.
+                                         ZeroCase{1, 2, "fp32", 2, false, true, true}, ZeroCase{2, 2, "fp32", 1, true, true, true},
+                                         ZeroCase{2, 2, "bf16", 2, false, true, true}, ZeroCase{3, 2, "fp32", 2, false, true, true},
+                                         ZeroCase{3, 2, "bf16", 1, false, true, true}, ZeroCase{2, 1, "fp32", 2, false, true, true},
+                                         // ZeRO-Infinity: Adam's states on NVMe (swap files in the test's directory).
+                                         ZeroCase{2, 2, "fp32", 2, false, true, 2}, ZeroCase{3, 2, "bf16", 1, false, true, 2},
+                                         ZeroCase{1, 2, "fp32", 1, false, true, 2}, ZeroCase{2, 1, "bf16", 2, false, true, 2},
+                                         // ZeRO-3 parameter partitions in host memory, with and without the optimizer.
+                                         ZeroCase{3, 2, "bf16", 2, false, true, 1, true}, ZeroCase{3, 2, "fp32", 1, false, true, 0, true}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +
                                   "_accum" + std::to_string(c.accumulation) + (c.overlap ? "_overlap" : "") +
-                                  (c.clip ? "" : "_noclip");
+                                  (c.clip ? "" : "_noclip") + (c.offload == 1 ? "_offload" : c.offload == 2 ? "_nvme" : "") + (c.offload_param ? "_paramoffload" : "");
                          });
 
 }  // namespace

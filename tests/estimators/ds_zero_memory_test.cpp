@@ -8,10 +8,10 @@
 namespace ds::estimators {
 namespace {
 
-double bytes_of(const std::vector<MemoryItem>& items, Category c, Phase phase) {
+double bytes_of(const std::vector<MemoryItem>& items, Category c, Phase phase, Location at = Location::kDevice) {
   double sum = 0;
   for (const auto& i : items) {
-    if (i.category == c && i.phase == phase && i.location == Location::kDevice) sum += i.bytes;
+    if (i.category == c && i.phase == phase && i.location == at) sum += i.bytes;
   }
   return sum;
 }
@@ -33,7 +33,16 @@ TEST(DsZeroMemory, OnlyForDsEnginesZeroAcrossRanks) {
   EXPECT_FALSE(p.ds_zero_optimizer());
   p = ds_plan(2, 2);
   p.offload_optimizer = OffloadDevice::kCpu;
-  EXPECT_FALSE(p.ds_zero_optimizer()) << "offload is priced as DeepSpeed's";
+  EXPECT_TRUE(p.ds_zero_optimizer()) << "ds's engine offloads its optimizer to the CPU";
+  p.dp = 1;
+  EXPECT_TRUE(p.ds_zero_optimizer()) << "also on one rank";
+  p.offload_optimizer = OffloadDevice::kNvme;
+  EXPECT_TRUE(p.ds_zero_optimizer()) << "and to NVMe";
+  p = ds_plan(3, 2);
+  p.offload_param = OffloadDevice::kCpu;
+  EXPECT_TRUE(p.ds_zero_optimizer()) << "parameter partitions in host memory";
+  p.offload_param = OffloadDevice::kNvme;
+  EXPECT_FALSE(p.ds_zero_optimizer()) << "parameter offload to NVMe is priced as DeepSpeed's";
   p = ds_plan(2, 2);
   p.engine = Engine::kDeepSpeed;
   EXPECT_FALSE(p.ds_zero_optimizer());
@@ -72,6 +81,67 @@ TEST(DsZeroMemory, Stage3HoldsOnlyItsParameterPartition) {
   items = ds_zero_model_states(1000, p);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 0);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways), 2000);
+}
+
+TEST(DsZeroMemory, OffloadMovesMasterStatesAndGradientPartitionToTheHost) {
+  Plan p = ds_plan(2, 4);
+  p.offload_optimizer = OffloadDevice::kCpu;
+  auto items = ds_zero_model_states(1000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 2000);
+  for (Category c : {Category::kMasterParams, Category::kOptimizerStates, Category::kGradAccumFp32}) {
+    EXPECT_DOUBLE_EQ(bytes_of(items, c, Phase::kAlways), 0) << category_name(c);
+  }
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways, Location::kCpu), 1000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways, Location::kCpu), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 1000);
+  // Stage 3 in fp32: the device keeps a parameter chunk of its own once the master has left.
+  p = ds_plan(3, 2);
+  p.dtype = DType::kFp32;
+  p.offload_optimizer = OffloadDevice::kCpu;
+  EXPECT_DOUBLE_EQ(bytes_of(ds_zero_model_states(1000, p), Category::kParams, Phase::kAlways), 2000);
+  // offload_param cpu: the chunk is in host memory instead, with or without the optimizer there.
+  p.offload_param = OffloadDevice::kCpu;
+  for (OffloadDevice optimizer : {OffloadDevice::kCpu, OffloadDevice::kNone}) {
+    p.offload_optimizer = optimizer;
+    items = ds_zero_model_states(1000, p);
+    EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 0);
+    EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways, Location::kCpu), 2000);
+  }
+  // One rank: whole flat parameters and gradients on the device, fp32 copies on the host.
+  p = ds_plan(1, 1);
+  p.offload_optimizer = OffloadDevice::kCpu;
+  items = ds_zero_model_states(1000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kParams, Phase::kAlways), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradients, Phase::kAlways), 2000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 4000);
+  ParamCount count;
+  // bf16 on a CPU device: the step's fp32 cast of the gradients; none on a GPU, and no buckets.
+  EXPECT_DOUBLE_EQ(bytes_of(ds_zero_buffers(count, 0, 1000, p, true), Category::kStepTemporaries, Phase::kOptimizerStep), 4000);
+  EXPECT_TRUE(ds_zero_buffers(count, 0, 1000, p, false).empty());
+}
+
+// NVMe: Adam's two states in swap files of whole 4 KiB blocks per sub-group, two buffer sets of a
+// sub-group each in host memory; the master and gradient partition stay in host memory.
+TEST(DsZeroMemory, NvmeSwapsAdamStatesInSubGroupsOfWholeBlocks) {
+  Plan p = ds_plan(3, 2);
+  p.offload_optimizer = OffloadDevice::kNvme;
+  p.sub_group_size = 2000;  // 2048 after rounding to 1024 elements
+  DsNvmeLayout l = ds_nvme_layout(5000, p);
+  EXPECT_DOUBLE_EQ(l.sub_group, 2048);
+  EXPECT_DOUBLE_EQ(l.sub_groups, 3);
+  EXPECT_DOUBLE_EQ(l.file_elements, 2048 + 2048 + 1024);
+  EXPECT_DOUBLE_EQ(l.buffer_sets, 2);  // buffer_count 4 / 2 states
+  p.nvme_optimizer_buffers = 8;
+  EXPECT_DOUBLE_EQ(ds_nvme_layout(5000, p).buffer_sets, 3) << "no more sets than sub-groups";
+  p.nvme_optimizer_buffers = 4;
+  auto items = ds_zero_model_states(10000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways, Location::kNvme), 2 * 4 * 5120.0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways, Location::kCpu), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways, Location::kCpu), 4 * 5000);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 4 * 5000);
+  ParamCount count;
+  auto buffers = ds_zero_buffers(count, 0, 10000, p, false);
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kSwapBuffers, Phase::kAlways, Location::kCpu), 2 * 2 * 2048 * 4.0);
 }
 
 TEST(DsZeroMemory, GlooReduceScatterNeedsAReceiveBufferAsLargeAsTheBucket) {

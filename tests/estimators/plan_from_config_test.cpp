@@ -51,6 +51,14 @@ TEST(PlanFromConfig, Zero3NvmeInfinity) {
   EXPECT_EQ(p.optimizer, OptimizerKind::kAdam);
   EXPECT_EQ(p.reduce_bucket_size, 100'000'000);
   EXPECT_EQ(p.stage3_prefetch_bucket_size, 50'000'000);
+  EXPECT_EQ(p.sub_group_size, 1'000'000'000);
+  EXPECT_EQ(p.nvme_optimizer_buffers, 4);
+  configs::Config c = example("zero3_nvme_infinity.json");
+  c.zero_optimization.sub_group_size = 12345;
+  c.zero_optimization.offload_optimizer.buffer_count = 6;
+  p = plan_from_config(c, llama7b(), 8);
+  EXPECT_EQ(p.sub_group_size, 12345);
+  EXPECT_EQ(p.nvme_optimizer_buffers, 6);
 }
 
 // The HF Trainer's "auto" values resolved from the model (hidden 4096) as transformers does:

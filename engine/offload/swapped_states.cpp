@@ -1,0 +1,182 @@
+#include "engine/offload/swapped_states.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/error.hpp"
+#include "engine/offload/host_tier.hpp"
+#include "engine/offload/swap_dir.hpp"
+#include "engine/offload/swap_file.hpp"
+
+namespace ds::engine::offload {
+
+// One I/O thread running transfers in submission order: a read queued after a write to the
+// same buffer starts only once that write is done, with no waiting on the caller's side.
+struct SwappedStates::Io {
+  Io() : worker([this] { run(); }) {}
+  ~Io() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    ready.notify_one();
+    worker.join();
+  }
+  std::future<void> submit(std::function<void()> job) {
+    std::packaged_task<void()> task(std::move(job));
+    std::future<void> done = task.get_future();
+    {
+      std::lock_guard lock(mutex);
+      jobs.push_back(std::move(task));
+    }
+    ready.notify_one();
+    return done;
+  }
+  void run() {
+    for (;;) {
+      std::packaged_task<void()> task;
+      {
+        std::unique_lock lock(mutex);
+        ready.wait(lock, [this] { return stopping || !jobs.empty(); });
+        if (jobs.empty()) return;
+        task = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      task();  // an exception lands in the task's future
+    }
+  }
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::packaged_task<void()>> jobs;
+  bool stopping = false;
+  std::thread worker;
+};
+
+namespace {
+
+constexpr std::int64_t kElementsPerBlock = kDirectAlignment / static_cast<std::int64_t>(sizeof(float));
+
+std::int64_t round_to_block(std::int64_t n) { return (n + kElementsPerBlock - 1) / kElementsPerBlock * kElementsPerBlock; }
+
+}  // namespace
+
+SwappedStates::SwappedStates(const NvmeOptions& options, std::int64_t numel, std::vector<std::string> names)
+    : options_(options), numel_(numel), names_(std::move(names)) {
+  if (names_.empty()) throw RuntimeError("NVMe offload: no optimizer states to swap");
+  if (options_.sub_group_size <= 0) {
+    throw ConfigError(format_error("zero_optimization.sub_group_size", "must be > 0", std::to_string(options_.sub_group_size)));
+  }
+  const std::int64_t kinds = static_cast<std::int64_t>(names_.size());
+  if (options_.buffer_count < kinds) {
+    throw ConfigError(format_error("zero_optimization.offload_optimizer.buffer_count",
+                                   "must be at least the number of optimizer states per parameter",
+                                   std::to_string(options_.buffer_count), ">= " + std::to_string(kinds)));
+  }
+  sub_group_ = round_to_block(std::max<std::int64_t>(1, std::min(options_.sub_group_size, std::max<std::int64_t>(numel_, 1))));
+  // Two sets at least, so the next sub-group is read while this one is updated.
+  sets_ = static_cast<int>(std::max<std::int64_t>(2, options_.buffer_count / kinds));
+  sets_ = static_cast<int>(std::min<std::int64_t>(sets_, std::max<std::int64_t>(1, sub_group_count())));
+  dir_ = std::make_unique<SwapDir>(options_.nvme_path, options_.tag, options_.key);
+  const std::int64_t file_elements = numel_ == 0 ? 0 : (sub_group_count() - 1) * sub_group_ +
+                                                            round_to_block(sub_group_numel(sub_group_count() - 1));
+  for (const std::string& name : names_) {
+    files_.push_back(std::make_unique<SwapFile>(dir_->path() / (name + ".swp"), file_elements * 4, options_.aio));
+  }
+  for (int s = 0; s < sets_; ++s) {
+    for (std::int64_t k = 0; k < kinds; ++k) {
+      buffers_.push_back(HostTier::zeros(sub_group_, options_.device, static_cast<std::size_t>(kDirectAlignment)));
+    }
+  }
+  io_ = std::make_unique<Io>();
+}
+
+SwappedStates::~SwappedStates() {
+  io_.reset();  // finishes queued transfers before the files and buffers go
+}
+
+const std::filesystem::path& SwappedStates::directory() const { return dir_->path(); }
+
+std::int64_t SwappedStates::sub_group_count() const { return numel_ == 0 ? 0 : (numel_ + sub_group_ - 1) / sub_group_; }
+
+std::int64_t SwappedStates::sub_group_numel(std::int64_t g) const {
+  return std::min(sub_group_, numel_ - sub_group_offset(g));
+}
+
+void SwappedStates::read_group(int set, std::int64_t g) {
+  const std::int64_t bytes = round_to_block(sub_group_numel(g)) * 4;
+  for (std::size_t k = 0; k < files_.size(); ++k) {
+    files_[k]->read(sub_group_offset(g) * 4, buffers_[set * files_.size() + k].data_ptr(), bytes);
+  }
+}
+
+void SwappedStates::write_group(int set, std::int64_t g) {
+  const std::int64_t bytes = round_to_block(sub_group_numel(g)) * 4;
+  for (std::size_t k = 0; k < files_.size(); ++k) {
+    files_[k]->write(sub_group_offset(g) * 4, buffers_[set * files_.size() + k].data_ptr(), bytes);
+  }
+}
+
+void SwappedStates::for_each_sub_group(const SubGroupFn& fn) {
+  const std::int64_t groups = sub_group_count();
+  std::vector<std::future<void>> reads(sets_), writes;
+  auto read_ahead = [&](std::int64_t g) {
+    const int set = static_cast<int>(g % sets_);
+    reads[set] = io_->submit([this, set, g] { read_group(set, g); });
+  };
+  for (std::int64_t g = 0; g < std::min<std::int64_t>(sets_, groups); ++g) read_ahead(g);
+  std::vector<float*> states(files_.size());
+  try {
+    for (std::int64_t g = 0; g < groups; ++g) {
+      const int set = static_cast<int>(g % sets_);
+      reads[set].get();
+      for (std::size_t k = 0; k < files_.size(); ++k) states[k] = buffers_[set * files_.size() + k].data_ptr<float>();
+      fn(sub_group_offset(g), sub_group_numel(g), states.data());
+      writes.push_back(io_->submit([this, set, g] { write_group(set, g); }));
+      if (g + sets_ < groups) read_ahead(g + sets_);  // queued after this write: reuses its buffers safely
+    }
+  } catch (...) {
+    // Let the transfers already queued finish before the buffers they use can go.
+    for (auto& r : reads) {
+      if (r.valid()) r.wait();
+    }
+    for (auto& w : writes) w.wait();
+    throw;
+  }
+  for (auto& w : writes) w.get();
+}
+
+torch::Tensor SwappedStates::read_all(std::size_t kind) {
+  torch::Tensor out = torch::empty({numel_}, torch::kFloat);
+  const std::int64_t groups = sub_group_count();
+  for (std::int64_t g = 0; g < groups; ++g) {
+    io_->submit([this, g] { read_group(0, g); }).get();
+    std::memcpy(out.data_ptr<float>() + sub_group_offset(g), buffers_[kind].data_ptr<float>(),
+                static_cast<std::size_t>(sub_group_numel(g)) * 4);
+  }
+  return out;
+}
+
+void SwappedStates::write_all(std::size_t kind, const torch::Tensor& values) {
+  if (values.numel() != numel_) {
+    throw RuntimeError("NVMe offload: state '" + names_.at(kind) + "' has " + std::to_string(values.numel()) +
+                       " elements, expected " + std::to_string(numel_));
+  }
+  torch::Tensor src = values.to(torch::kCPU, torch::kFloat).contiguous();
+  const std::int64_t groups = sub_group_count();
+  for (std::int64_t g = 0; g < groups; ++g) {
+    // Read the sub-group first so the other kinds' elements in the shared set survive the write.
+    io_->submit([this, g] { read_group(0, g); }).get();
+    std::memcpy(buffers_[kind].data_ptr<float>(), src.data_ptr<float>() + sub_group_offset(g),
+                static_cast<std::size_t>(sub_group_numel(g)) * 4);
+    io_->submit([this, g] { write_group(0, g); }).get();
+  }
+}
+
+}  // namespace ds::engine::offload
