@@ -164,17 +164,15 @@ void print_summary(const TrainSummary& s, const engine::train::TrainerOptions& o
     std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_peak_bytes / std::max<double>(1, s.peak_bytes));
     t.add_row({"peak tensor memory (estimator)", format_bytes(s.predicted_peak_bytes) + buf});
   }
-  if (s.offload_bytes > 0) {
-    // ZeRO-Offload's host buffers: what the estimator's CPU column prices.
-    t.add_row({"offloaded to CPU memory (measured)", format_bytes(static_cast<double>(s.offload_bytes))});
-    std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_offload_bytes / static_cast<double>(s.offload_bytes));
-    t.add_row({"offloaded to CPU memory (estimator)", format_bytes(s.predicted_offload_bytes) + buf});
-  }
-  if (s.nvme_bytes > 0) {
-    t.add_row({"swapped to NVMe (measured)", format_bytes(static_cast<double>(s.nvme_bytes))});
-    std::snprintf(buf, sizeof buf, " (%.2fx measured)", s.predicted_nvme_bytes / static_cast<double>(s.nvme_bytes));
-    t.add_row({"swapped to NVMe (estimator)", format_bytes(s.predicted_nvme_bytes) + buf});
-  }
+  // The offload tiers (host buffers, NVMe swap files): what the estimator's CPU and NVMe columns price.
+  auto add_tier = [&](const std::string& what, std::int64_t measured, double predicted) {
+    if (measured <= 0) return;
+    t.add_row({what + " (measured)", format_bytes(static_cast<double>(measured))});
+    std::snprintf(buf, sizeof buf, " (%.2fx measured)", predicted / static_cast<double>(measured));
+    t.add_row({what + " (estimator)", format_bytes(predicted) + buf});
+  };
+  add_tier("offloaded to CPU memory", s.offload_bytes, s.predicted_offload_bytes);
+  add_tier("swapped to NVMe", s.nvme_bytes, s.predicted_nvme_bytes);
   if (s.skipped_steps > 0) t.add_row({"skipped steps (overflow)", std::to_string(s.skipped_steps)});
   t.add_row({"checkpoint", s.checkpoint.empty() ? "-" : s.checkpoint.string()});
   if (trial) t.add_row({"trial", "#" + std::to_string(*trial)});

@@ -20,11 +20,11 @@ PeakCounter g_bytes;
 torch::Tensor HostTier::zeros(std::int64_t n, const torch::Device& device, std::size_t alignment,
                               torch::ScalarType dtype) {
   if (n < 0) throw RuntimeError("offload: negative buffer size " + std::to_string(n));
-  const auto fp32 = torch::TensorOptions().dtype(dtype);  // named for the common case
+  const auto options = torch::TensorOptions().dtype(dtype);
   const std::int64_t bytes = n * static_cast<std::int64_t>(c10::elementSize(dtype));
   if (device.is_cuda()) {
     // LibTorch's pinned host allocator; the view below holds it and counts its bytes.
-    torch::Tensor pinned = torch::zeros({n}, fp32.pinned_memory(true));
+    torch::Tensor pinned = torch::zeros({n}, options.pinned_memory(true));
     g_bytes.add(bytes);
     return torch::from_blob(
         pinned.data_ptr(), {n},
@@ -32,7 +32,7 @@ torch::Tensor HostTier::zeros(std::int64_t n, const torch::Device& device, std::
           pinned.reset();
           g_bytes.sub(bytes);
         },
-        fp32);
+        options);
   }
   const std::size_t rounded = (static_cast<std::size_t>(bytes) + alignment - 1) / alignment * alignment;
   void* data = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
@@ -48,7 +48,7 @@ torch::Tensor HostTier::zeros(std::int64_t n, const torch::Device& device, std::
         std::free(p);
         g_bytes.sub(bytes);
       },
-      fp32);
+      options);
 }
 
 std::int64_t HostTier::current_bytes() { return g_bytes.current(); }

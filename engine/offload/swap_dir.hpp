@@ -1,8 +1,9 @@
 #pragma once
 // The directory one set of NVMe swap files lives in, under offload_*.nvme_path:
-// ds-swap-<host>-<pid>-<tag> (the tag tells a rank's parameter groups apart, e.g. rank0-group0). Removed with its files on a clean exit; a run killed before
-// that leaves it behind, and the next run on the same host removes every such directory whose
-// process is gone (never one of a live process, so jobs sharing a path keep theirs).
+// ds-swap-<host>-<pid>-<tag> (the tag tells a rank's parameter groups apart, e.g. rank0-group0).
+// Removed with its files on a clean exit; a run killed before that leaves it behind, and the next
+// run on the same host removes every such directory whose process is gone (never one of a live
+// process, so jobs sharing a path keep theirs).
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -119,16 +119,15 @@ SwapFile::SwapFile(std::filesystem::path path, std::int64_t bytes, const configs
     throw ConfigError(format_error("aio", "queue_depth and thread_count must be >= 1",
                                    std::to_string(aio_.queue_depth) + " / " + std::to_string(aio_.thread_count)));
   }
-  fd_ = direct_ ? ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600) : -1;
-  if (!direct_) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  } else if (fd_ < 0 && errno == EINVAL) {
+  const int flags = O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC;
+  fd_ = ::open(path_.c_str(), flags | (direct_ ? O_DIRECT : 0), 0600);
+  if (fd_ < 0 && direct_ && errno == EINVAL) {
     direct_ = false;
     std::call_once(g_no_direct_said, [&] {
       log::warn("NVMe offload: ", path_.parent_path().string(),
                 " does not support O_DIRECT (tmpfs?); swapping through the page cache");
     });
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd_ = ::open(path_.c_str(), flags, 0600);
   }
   if (fd_ < 0) fail(path_, "cannot create the swap file", errno);
   if (::ftruncate(fd_, size_) != 0) {

@@ -101,26 +101,26 @@ SwappedStates::~SwappedStates() {
   io_.reset();  // finishes queued transfers before the files and buffers go
 }
 
-const std::filesystem::path& SwappedStates::directory() const { return dir_->path(); }
-
 std::int64_t SwappedStates::sub_group_count() const { return numel_ == 0 ? 0 : (numel_ + sub_group_ - 1) / sub_group_; }
 
 std::int64_t SwappedStates::sub_group_numel(std::int64_t g) const {
   return std::min(sub_group_, numel_ - sub_group_offset(g));
 }
 
+torch::Tensor& SwappedStates::buffer(int set, std::size_t kind) { return buffers_[set * files_.size() + kind]; }
+
+void SwappedStates::transfer(bool write, int set, std::size_t kind, std::int64_t g) {
+  const std::int64_t offset = sub_group_offset(g) * 4, bytes = round_to_block(sub_group_numel(g)) * 4;
+  if (write) files_[kind]->write(offset, buffer(set, kind).data_ptr(), bytes);
+  else files_[kind]->read(offset, buffer(set, kind).data_ptr(), bytes);
+}
+
 void SwappedStates::read_group(int set, std::int64_t g) {
-  const std::int64_t bytes = round_to_block(sub_group_numel(g)) * 4;
-  for (std::size_t k = 0; k < files_.size(); ++k) {
-    files_[k]->read(sub_group_offset(g) * 4, buffers_[set * files_.size() + k].data_ptr(), bytes);
-  }
+  for (std::size_t k = 0; k < files_.size(); ++k) transfer(false, set, k, g);
 }
 
 void SwappedStates::write_group(int set, std::int64_t g) {
-  const std::int64_t bytes = round_to_block(sub_group_numel(g)) * 4;
-  for (std::size_t k = 0; k < files_.size(); ++k) {
-    files_[k]->write(sub_group_offset(g) * 4, buffers_[set * files_.size() + k].data_ptr(), bytes);
-  }
+  for (std::size_t k = 0; k < files_.size(); ++k) transfer(true, set, k, g);
 }
 
 void SwappedStates::for_each_sub_group(const SubGroupFn& fn) {
@@ -136,7 +136,7 @@ void SwappedStates::for_each_sub_group(const SubGroupFn& fn) {
     for (std::int64_t g = 0; g < groups; ++g) {
       const int set = static_cast<int>(g % sets_);
       reads[set].get();
-      for (std::size_t k = 0; k < files_.size(); ++k) states[k] = buffers_[set * files_.size() + k].data_ptr<float>();
+      for (std::size_t k = 0; k < files_.size(); ++k) states[k] = buffer(set, k).data_ptr<float>();
       fn(sub_group_offset(g), sub_group_numel(g), states.data());
       writes.push_back(io_->submit([this, set, g] { write_group(set, g); }));
       if (g + sets_ < groups) read_ahead(g + sets_);  // queued after this write: reuses its buffers safely
@@ -156,8 +156,8 @@ torch::Tensor SwappedStates::read_all(std::size_t kind) {
   torch::Tensor out = torch::empty({numel_}, torch::kFloat);
   const std::int64_t groups = sub_group_count();
   for (std::int64_t g = 0; g < groups; ++g) {
-    io_->submit([this, g] { read_group(0, g); }).get();
-    std::memcpy(out.data_ptr<float>() + sub_group_offset(g), buffers_[kind].data_ptr<float>(),
+    io_->submit([this, kind, g] { transfer(false, 0, kind, g); }).get();
+    std::memcpy(out.data_ptr<float>() + sub_group_offset(g), buffer(0, kind).data_ptr<float>(),
                 static_cast<std::size_t>(sub_group_numel(g)) * 4);
   }
   return out;
@@ -171,11 +171,11 @@ void SwappedStates::write_all(std::size_t kind, const torch::Tensor& values) {
   torch::Tensor src = values.to(torch::kCPU, torch::kFloat).contiguous();
   const std::int64_t groups = sub_group_count();
   for (std::int64_t g = 0; g < groups; ++g) {
-    // Read the sub-group first so the other kinds' elements in the shared set survive the write.
-    io_->submit([this, g] { read_group(0, g); }).get();
-    std::memcpy(buffers_[kind].data_ptr<float>(), src.data_ptr<float>() + sub_group_offset(g),
+    // Each state has a file of its own: only this one is written. The block's tail past the
+    // last element keeps the buffer's earlier contents, which nothing reads.
+    std::memcpy(buffer(0, kind).data_ptr<float>(), src.data_ptr<float>() + sub_group_offset(g),
                 static_cast<std::size_t>(sub_group_numel(g)) * 4);
-    io_->submit([this, g] { write_group(0, g); }).get();
+    io_->submit([this, kind, g] { transfer(true, 0, kind, g); }).get();
   }
 }
 

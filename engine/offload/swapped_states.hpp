@@ -53,12 +53,14 @@ class SwappedStates {
   std::int64_t sub_group_count() const;
   /// Host buffer sets the stream uses (pipeline depth).
   int buffer_sets() const { return sets_; }
-  const std::filesystem::path& directory() const;
 
  private:
   struct Io;
   std::int64_t sub_group_offset(std::int64_t g) const { return g * sub_group_; }
   std::int64_t sub_group_numel(std::int64_t g) const;
+  torch::Tensor& buffer(int set, std::size_t kind);
+  /// Sub-group g of one state between its file and buffer set `set` (on the I/O thread).
+  void transfer(bool write, int set, std::size_t kind, std::int64_t g);
   void read_group(int set, std::int64_t g);
   void write_group(int set, std::int64_t g);
 

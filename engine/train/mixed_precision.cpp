@@ -86,10 +86,7 @@ MixedPrecisionOptimizer::MixedPrecisionOptimizer(const std::vector<ParamGroupSpe
     if (taken.empty()) continue;
     Group g;
     const torch::Device device = taken.front().second.device();
-    if (options_.offload_optimizer && !optimizer_.offloaded()) {
-      optimizer_.offload_states([device](std::int64_t n) { return offload::HostTier::zeros(n, device); });
-      if (options_.nvme) optimizer_.swap_states_to_nvme(*options_.nvme);
-    }
+    if (options_.offload_optimizer && !optimizer_.offloaded()) offload_to_host(optimizer_, device, options_.nvme);
     if (has_master_copy()) {
       // The master keeps the parameters' full-precision values, taken before they are rounded.
       FlatLayout layout(taken);

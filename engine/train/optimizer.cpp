@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "engine/offload/host_tier.hpp"
 #include "kernels/cpu/adam.hpp"
 
 namespace ds::engine::train {
@@ -138,6 +139,11 @@ std::vector<std::string> Optimizer::state_kinds(const Group& g) const {
     return g.momentum_buffer.defined() ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};
   }
   return {"exp_avg", "exp_avg_sq"};
+}
+
+void offload_to_host(Optimizer& optimizer, const torch::Device& device, const std::optional<offload::NvmeOptions>& nvme) {
+  optimizer.offload_states([device](std::int64_t n) { return offload::HostTier::zeros(n, device); });
+  if (nvme) optimizer.swap_states_to_nvme(*nvme);
 }
 
 torch::Tensor Optimizer::zeros(const torch::Tensor& like) const {

@@ -121,4 +121,9 @@ class Optimizer {
   std::optional<offload::NvmeOptions> nvme_;  ///< set: Adam states swapped to NVMe
 };
 
+/// ZeRO-Offload's setup of `optimizer`, shared by the single-process and the ZeRO optimizers:
+/// states in the offload tier (offload::HostTier, pinned when `device` is CUDA), and with `nvme`
+/// Adam's states in swap files. Call before add_group.
+void offload_to_host(Optimizer& optimizer, const torch::Device& device, const std::optional<offload::NvmeOptions>& nvme);
+
 }  // namespace ds::engine::train

@@ -64,10 +64,7 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
     return zero_.offload_optimizer ? offload::HostTier::zeros(layout_.partition_numel(), device)
                                    : torch::zeros({layout_.partition_numel()}, fp32);
   };
-  if (zero_.offload_optimizer) {
-    optimizer_.offload_states([device](std::int64_t n) { return offload::HostTier::zeros(n, device); });
-    if (zero_.nvme) optimizer_.swap_states_to_nvme(*zero_.nvme);
-  }
+  if (zero_.offload_optimizer) train::offload_to_host(optimizer_, device, zero_.nvme);
   master_ = partition();
   {
     // The master keeps the full-precision values, taken before the model's are rounded; only

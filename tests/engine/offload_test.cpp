@@ -81,6 +81,17 @@ TEST(OffloadOptimizer, CpuKernelMatchesTheOnDeviceUpdate) {
   }
 }
 
+TEST(OffloadOptimizer, OffloadToHostPutsTheStatesInTheTier) {
+  Optimizer opt(OptimizerOptions{});
+  train::offload_to_host(opt, torch::kCPU, std::nullopt);
+  EXPECT_TRUE(opt.offloaded());
+  EXPECT_FALSE(opt.swapped());
+  torch::Tensor params = HostTier::zeros(1000, torch::kCPU);
+  const std::int64_t before = HostTier::current_bytes();
+  opt.add_group(params);
+  EXPECT_EQ(HostTier::current_bytes() - before, 2 * 1000 * 4) << "exp_avg and exp_avg_sq";
+}
+
 TEST(OffloadOptimizer, StatesMustBeOffloadedBeforeTheFirstGroup) {
   Optimizer opt(OptimizerOptions{});
   opt.add_group(torch::zeros({4}));
