@@ -1,6 +1,6 @@
-// ZeRO-Offload on one process: the offload tier's host buffers, the optimizer with offloaded
-// states (the SIMD CPU Adam kernel), and the mixed-precision optimizer with its master, gradients
-// and states in the tier, against the same run without offload.
+// ZeRO-Offload on one process: the offload tier's host buffers (engine/offload/host_tier), the
+// optimizer with offloaded states (the SIMD CPU Adam kernel), and the mixed-precision optimizer
+// with its master, gradients and states in the tier, against the same run without offload.
 #include <gtest/gtest.h>
 
 #include <cstdint>
