@@ -1,5 +1,6 @@
 // "auto" resolution, rule by rule (Hugging Face's HfTrainerDeepSpeedConfig; docs/config.md).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -150,14 +151,17 @@ TEST(ConfigAutoResolve, ConfigWithoutAutoIsUnchanged) {
   EXPECT_EQ(resolve_auto(input, AutoContext{}), input);
 }
 
+// ctest runs this fixture's tests in parallel processes: each writes its own file.
 class HfConfigFile : public ::testing::Test {
  protected:
   fs::path write(const std::string& text) {
-    const fs::path path = fs::temp_directory_path() / "ds_auto_resolve_config.json";
-    std::ofstream(path) << text;
-    return path;
+    std::ofstream(path_) << text;
+    return path_;
   }
-  void TearDown() override { fs::remove(fs::temp_directory_path() / "ds_auto_resolve_config.json"); }
+  void TearDown() override { fs::remove(path_); }
+
+ private:
+  fs::path path_ = fs::temp_directory_path() / ("ds_auto_resolve_" + std::to_string(::getpid()) + ".json");
 };
 
 TEST_F(HfConfigFile, ReadsTheHiddenSizeUnderItsVariousNames) {

@@ -1,6 +1,7 @@
 // Writers: lossless JSON <-> TOML over every config in configs/examples, user keys only by
 // default, every key on request, non-default keys of configs built in code, atomic save.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -155,7 +156,7 @@ TEST(ConfigWriters, TomlQuotesWhatIsNotABareKey) {
 }
 
 TEST(ConfigWriters, SaveAndLoadByExtension) {
-  const fs::path dir = fs::temp_directory_path() / "ds_configs_writers_test";
+  const fs::path dir = fs::temp_directory_path() / ("ds_configs_writers_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const Config config = load_config(fs::path(DS_SOURCE_DIR) / "configs/examples/zero2_bf16.json");
   save_config(config, dir / "out.toml");
