@@ -97,10 +97,11 @@ void add_swap_buffers(const ParamCount& count, double p, const Plan& plan, std::
                    elements(buffers * n, 4, "optimizer swap buffers")});
   }
   if (plan.offload_param == OffloadDevice::kNvme && plan.zero_stage == 3) {
-    double n = std::max(kNvmeParamBufferSize, static_cast<double>(count.largest_module));
+    double n = std::max(static_cast<double>(plan.nvme_param_buffer_size), static_cast<double>(count.largest_module));
     double w = dtype_bytes(plan.dtype);
-    out.push_back({Category::kSwapBuffers, Location::kCpu, Phase::kAlways, kNvmeParamBuffers * n * w,
-                   elements(kNvmeParamBuffers * n, w, "parameter swap buffers")});
+    double buffers = plan.nvme_param_buffers;
+    out.push_back({Category::kSwapBuffers, Location::kCpu, Phase::kAlways, buffers * n * w,
+                   elements(buffers * n, w, "parameter swap buffers")});
   }
 }
 

@@ -10,9 +10,6 @@
 
 namespace ds::estimators {
 
-/// DeepSpeed defaults the Plan does not carry.
-inline constexpr int kNvmeParamBuffers = 5;           ///< offload_param.buffer_count
-inline constexpr double kNvmeParamBufferSize = 1e8;   ///< offload_param.buffer_size (elements)
 inline constexpr double kOptimizerChunk = 1 << 18;    ///< elements per chunk of ds's optimizer step (engine/train/optimizer.cpp)
 
 /// The buffer items of one rank holding `params` parameters of a model counted as `count`.

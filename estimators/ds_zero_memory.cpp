@@ -44,6 +44,20 @@ void add_reduce_scatter(double n, int partitions, Phase phase, bool gloo, bool i
 // O_DIRECT moves whole 4096-byte blocks: 1024 fp32 elements.
 double round_to_block(double n) { return std::ceil(n / 1024) * 1024; }
 
+// offload_param nvme (engine/offload/swapped_params.cpp): this rank's chunk of each bucket (a
+// block's parameters, or the rest, over the ranks) from a 4 KiB boundary of one swap file, read
+// through buffer_count host buffers of the largest chunk.
+void add_param_swap(double block, double rest, std::int64_t layers, const Plan& plan, std::vector<MemoryItem>& out) {
+  const double parts = plan.zero_partitions(), w = dtype_bytes(plan.dtype);
+  auto blocks_of = [&](double n) { return std::ceil(std::ceil(n / parts) * w / 4096) * 4096; };
+  const double file = static_cast<double>(layers) * blocks_of(block) + blocks_of(rest);
+  out.push_back(item_at(Location::kNvme, Category::kParams, Phase::kAlways, w, file / w,
+                        "parameter swap file (this rank's chunk of each bucket, whole 4 KiB blocks)"));
+  out.push_back(item_at(Location::kCpu, Category::kSwapBuffers, Phase::kAlways, w,
+                        plan.nvme_param_buffers * std::max(blocks_of(block), blocks_of(rest)) / w,
+                        "parameter swap buffers: buffer_count x the largest chunk"));
+}
+
 }  // namespace
 
 DsNvmeLayout ds_nvme_layout(double n, const Plan& plan) {
@@ -61,8 +75,8 @@ std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& pl
   const double p = static_cast<double>(params);
   const double parts = plan.zero_partitions();
   const double w = dtype_bytes(plan.dtype);
-  // One partition: the single-process optimizer (flat parameters and gradients, all whole).
-  const bool partitioned = parts > 1;
+  // Not sharded: the single-process optimizer (flat parameters and gradients, all whole).
+  const bool partitioned = plan.ds_zero_sharded();
   const bool offload = plan.offload_optimizer != OffloadDevice::kNone;
   const bool nvme = plan.offload_optimizer == OffloadDevice::kNvme;
   // ZeRO-Offload: the fp32 master, gradient partition and optimizer states are host buffers;
@@ -71,9 +85,11 @@ std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& pl
   std::vector<MemoryItem> out;
   if (plan.zero_stage == 3 && partitioned) {
     // In fp32 the partition is the master itself (one tensor), unless either is offloaded;
-    // offload_param cpu keeps it in host memory.
+    // offload_param cpu keeps it in host memory, nvme in a swap file (ds_zero_buffers, which
+    // knows the chunks' sizes).
     const bool param_offload = plan.offload_param == OffloadDevice::kCpu;
-    if (plan.dtype != DType::kFp32 || offload || param_offload) {
+    const bool swapped = plan.offload_param == OffloadDevice::kNvme;
+    if (!swapped && (plan.dtype != DType::kFp32 || offload || param_offload)) {
       out.push_back(item_at(param_offload ? Location::kCpu : Location::kDevice, Category::kParams, Phase::kAlways, w,
                             p / parts, "parameter partition"));
     }
@@ -109,7 +125,7 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
     out.push_back(item_at(Location::kCpu, Category::kSwapBuffers, Phase::kAlways, 4 * kDsSwappedStates,
                           l.buffer_sets * l.sub_group, "swap buffers: sets x sub-group (exp_avg, exp_avg_sq)"));
   }
-  if (parts == 1) {
+  if (!plan.ds_zero_sharded()) {
     // Offload on one rank: the step adds the 16-bit gradients into the host fp32 ones, through
     // an fp32 cast LibTorch's CPU kernels make first (on a GPU the copy to the host is the cast).
     if (cpu_device && plan.dtype != DType::kFp32) {
@@ -159,6 +175,7 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
     out.push_back(device_item(Category::kCommBuckets, Phase::kOptimizerStep, w, n + n / parts,
                               "all-gather bucket and this rank's piece"));
   } else {
+    if (plan.offload_param == OffloadDevice::kNvme) add_param_swap(block, rest, layers, plan, out);
     out.push_back(device_item(Category::kGatheredParams, Phase::kForwardBackward, w, rest + block,
                               "gathered: the non-block parameters and one block"));
   }

@@ -8,7 +8,9 @@
 // buffer as large as the bucket, then a local sum (engine/comm/collectives.cpp).
 // With optimizer offload to the CPU the fp32 master, gradient partition and optimizer states are
 // host buffers (engine/offload/host_tier.hpp), on one rank as on many; with NVMe, Adam's states
-// are swap files streamed through host buffers (engine/offload/swapped_states.hpp).
+// are swap files streamed through host buffers (engine/offload/swapped_states.hpp). ZeRO-3's
+// parameter chunks are host buffers with offload_param cpu, and with nvme one swap file read
+// through buffer_count host buffers (engine/offload/swapped_params.hpp).
 // Used when Plan::ds_zero_optimizer() holds; everything else is priced as for DeepSpeed.
 #include <cstdint>
 #include <vector>

@@ -56,18 +56,22 @@ struct Plan {
   std::optional<bool> overlap_comm;                   ///< unset: DeepSpeed's default, true only for stage 3
   std::int64_t sub_group_size = 1'000'000'000;        ///< elements per streamed piece of NVMe-offloaded states
   int nvme_optimizer_buffers = 4;                     ///< offload_optimizer.buffer_count
+  int nvme_param_buffers = 5;                         ///< offload_param.buffer_count
+  std::int64_t nvme_param_buffer_size = 100'000'000;  ///< offload_param.buffer_size (elements)
   bool fused_attention = true;                        ///< flash/SDPA attention: no s x s score tensors
   /// Accumulate gradients in fp32 (DeepSpeed's data_types.grad_accum_dtype). Unset: DeepSpeed's
   /// default (engine.get_data_types, 0.10-0.16): fp32 for bf16 without ZeRO, else the working dtype.
   std::optional<bool> fp32_grad_accumulation;
   Engine engine = Engine::kDeepSpeed;                 ///< whose buffers to price
 
-  /// ds's own optimizer buffers are priced (estimators/ds_zero_memory.hpp): ZeRO across more
-  /// than one partition, or optimizer offload (CPU or NVMe) on any number (ds's engine does not
-  /// offload parameters to NVMe yet, so DeepSpeed's buffers are priced for that).
+  /// ds's engine runs its ZeRO optimizer (engine/zero): across more than one partition (one
+  /// rank runs the single-process optimizer, and ds train refuses parameter offload there).
+  bool ds_zero_sharded() const { return zero_stage >= 1 && zero_partitions() > 1; }
+  /// ds's own optimizer buffers are priced (estimators/ds_zero_memory.hpp): its ZeRO optimizer,
+  /// or optimizer offload (CPU or NVMe) on any number of ranks.
   bool ds_zero_optimizer() const {
-    if (engine != Engine::kDs || zero_stage < 1 || offload_param == OffloadDevice::kNvme) return false;
-    return zero_partitions() > 1 || offload_optimizer != OffloadDevice::kNone;
+    if (engine != Engine::kDs || zero_stage < 1) return false;
+    return ds_zero_sharded() || offload_optimizer != OffloadDevice::kNone;
   }
 
   bool overlap_comm_enabled() const { return overlap_comm.value_or(zero_stage == 3); }

@@ -100,6 +100,8 @@ Plan plan_from_config(const configs::Config& input, const ModelSpec& model, int 
   p.overlap_comm = z.overlap_comm;
   p.sub_group_size = z.sub_group_size;
   p.nvme_optimizer_buffers = z.offload_optimizer.buffer_count;
+  p.nvme_param_buffers = z.offload_param.buffer_count;
+  p.nvme_param_buffer_size = z.offload_param.buffer_size;
   if (config.data_types.grad_accum_dtype) {
     p.fp32_grad_accumulation = *config.data_types.grad_accum_dtype == configs::DType::kFp32;
   }

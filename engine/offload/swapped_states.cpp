@@ -3,61 +3,16 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <future>
-#include <mutex>
-#include <thread>
 
 #include "common/error.hpp"
 #include "engine/offload/host_tier.hpp"
+#include "engine/offload/io_thread.hpp"
 #include "engine/offload/swap_dir.hpp"
 #include "engine/offload/swap_file.hpp"
 
 namespace ds::engine::offload {
-
-// One I/O thread running transfers in submission order: a read queued after a write to the
-// same buffer starts only once that write is done, with no waiting on the caller's side.
-struct SwappedStates::Io {
-  Io() : worker([this] { run(); }) {}
-  ~Io() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    ready.notify_one();
-    worker.join();
-  }
-  std::future<void> submit(std::function<void()> job) {
-    std::packaged_task<void()> task(std::move(job));
-    std::future<void> done = task.get_future();
-    {
-      std::lock_guard lock(mutex);
-      jobs.push_back(std::move(task));
-    }
-    ready.notify_one();
-    return done;
-  }
-  void run() {
-    for (;;) {
-      std::packaged_task<void()> task;
-      {
-        std::unique_lock lock(mutex);
-        ready.wait(lock, [this] { return stopping || !jobs.empty(); });
-        if (jobs.empty()) return;
-        task = std::move(jobs.front());
-        jobs.pop_front();
-      }
-      task();  // an exception lands in the task's future
-    }
-  }
-  std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<std::packaged_task<void()>> jobs;
-  bool stopping = false;
-  std::thread worker;
-};
 
 namespace {
 
@@ -94,7 +49,7 @@ SwappedStates::SwappedStates(const NvmeOptions& options, std::int64_t numel, std
       buffers_.push_back(HostTier::zeros(sub_group_, options_.device, static_cast<std::size_t>(kDirectAlignment)));
     }
   }
-  io_ = std::make_unique<Io>();
+  io_ = std::make_unique<IoThread>();
 }
 
 SwappedStates::~SwappedStates() {

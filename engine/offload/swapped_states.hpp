@@ -18,6 +18,7 @@
 
 namespace ds::engine::offload {
 
+class IoThread;
 class SwapDir;
 class SwapFile;
 
@@ -55,7 +56,6 @@ class SwappedStates {
   int buffer_sets() const { return sets_; }
 
  private:
-  struct Io;
   std::int64_t sub_group_offset(std::int64_t g) const { return g * sub_group_; }
   std::int64_t sub_group_numel(std::int64_t g) const;
   torch::Tensor& buffer(int set, std::size_t kind);
@@ -72,7 +72,7 @@ class SwappedStates {
   std::vector<std::unique_ptr<SwapFile>> files_;  ///< one per kind
   int sets_ = 2;
   std::vector<torch::Tensor> buffers_;  ///< sets_ x kinds, each sub_group_ elements (HostTier)
-  std::unique_ptr<Io> io_;
+  std::unique_ptr<IoThread> io_;
 };
 
 }  // namespace ds::engine::offload

@@ -75,22 +75,33 @@ PredictedPeaks predict_peak(const TrainerOptions& o, int world) {
           estimators::tensor_peak_bytes(estimate, estimators::Location::kNvme) / ranks};
 }
 
-// offload_param cpu: ZeRO-3's parameter partitions in host memory. Only across ranks: one rank
-// trains without partitions (nothing to offload). NVMe is refused, never ignored.
+// offload_param: ZeRO-3's parameter partitions in host memory (cpu) or in swap files under
+// nvme_path (nvme). Only across ranks: one rank trains without partitions (nothing to offload).
 bool param_offload(const configs::Config& config, int world) {
   const configs::OffloadParamConfig& p = config.zero_optimization.offload_param;
   if (p.device == configs::OffloadDevice::kNone) return false;
-  if (p.device == configs::OffloadDevice::kNvme) {
-    throw ConfigError(format_error("zero_optimization.offload_param.device", "nvme is not supported by ds train yet",
-                                   "\"nvme\"", "\"cpu\" or \"none\"", "offload the parameters to CPU memory"));
-  }
   if (world < 2) {
     throw ConfigError(format_error("zero_optimization.offload_param.device", "not supported by ds train on one rank yet",
-                                   "\"cpu\" with 1 rank", "2 or more ranks (--nproc)",
+                                   "\"" + configs::to_string(p.device) + "\" with 1 rank", "2 or more ranks (--nproc)",
                                    "one rank keeps its parameters whole; offload the optimizer instead "
                                    "(offload_optimizer.device cpu or nvme)"));
   }
   return true;
+}
+
+// offload_param nvme: where and how the parameter chunks are swapped.
+void apply_param_nvme(const configs::Config& config, int rank, const torch::Device& device, zero::ZeroOptions& zero) {
+  const configs::OffloadParamConfig& p = config.zero_optimization.offload_param;
+  if (p.device != configs::OffloadDevice::kNvme) return;
+  offload::NvmeOptions nvme;
+  nvme.nvme_path = p.nvme_path;
+  nvme.key = "zero_optimization.offload_param.nvme_path";
+  nvme.buffer_count = p.buffer_count;
+  nvme.aio = config.aio;
+  nvme.tag = "rank" + std::to_string(rank) + "-params";
+  nvme.device = device;
+  zero.param_nvme = nvme;
+  zero.param_buffer_size = p.buffer_size;
 }
 
 // offload_optimizer: cpu puts the optimizer in host memory, nvme its Adam states in swap files
@@ -172,7 +183,7 @@ struct Trainer::State {
   int world = 1;
   std::shared_ptr<model::CausalLM> model;
   std::unique_ptr<MixedPrecisionOptimizer> optimizer;  ///< one rank, or stage 0 (all-reduced gradients)
-  std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-2 on several ranks
+  std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-3 on several ranks
   std::unique_ptr<LRSchedule> schedule;
   std::optional<data::TokenFile> file;
   std::optional<data::WindowSampler> sampler;
@@ -335,6 +346,7 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     zero_options.offload_optimizer = mp.offload_optimizer;
     zero_options.nvme = mp.nvme;
     zero_options.offload_param = offload_param;
+    apply_param_nvme(o.config, s.rank, o.device, zero_options);
     s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
                                                    zero_options);
     if (stage == 3) s.model->set_block_hooks(s.zero.get());

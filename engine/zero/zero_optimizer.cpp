@@ -79,7 +79,12 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
     params_ = tensors;
     const torch::ScalarType dtype = train::scalar_type_of(options_.precision);
     param_options_ = torch::TensorOptions().dtype(dtype).device(device_);
-    if (zero_.offload_param) {
+    if (zero_.param_nvme) {
+      std::vector<std::int64_t> chunks;
+      for (const ZeroBucket& bucket : layout_.buckets()) chunks.push_back(bucket.chunk);
+      swapped_params_ = std::make_unique<offload::SwappedParams>(*zero_.param_nvme, zero_.param_buffer_size, chunks, dtype);
+      store_owned();
+    } else if (zero_.offload_param) {
       owned16_ = offload::HostTier::zeros(layout_.partition_numel(), device_, 64, dtype);
       owned16_.copy_(master_);
     } else {
@@ -214,7 +219,7 @@ train::StepResult ZeroOptimizer::step(double lr) {
   }
   if (!result.skipped) {
     optimizer_.step({grad32_}, lr);
-    if (zero_.stage == 3) owned16_.copy_(master_);  // fetched on demand by the next forward
+    if (zero_.stage == 3) store_owned();  // fetched on demand by the next forward
     else gather_parameters();
   }
   grad32_.zero_();
@@ -253,13 +258,38 @@ void ZeroOptimizer::gather_bucket(std::size_t b) {
   const ZeroBucket& bucket = layout_.buckets()[b];
   torch::Tensor whole = torch::empty({bucket.padded}, param_options_);
   // With offload_param the chunk comes over from host memory first (nothing to move on a CPU).
-  comm_.all_gather_into(whole, owned16_.narrow(0, bucket.partition_offset, bucket.chunk).to(device_));
+  comm_.all_gather_into(whole, owned_chunk(b).to(device_));
+  // The next bucket's chunk is read from NVMe while this block runs: forward fetches rising
+  // buckets, backward (recomputing each block) falling ones.
+  const std::int64_t next = static_cast<std::int64_t>(b) > last_gathered_ ? static_cast<std::int64_t>(b) + 1
+                                                                           : static_cast<std::int64_t>(b) - 1;
+  last_gathered_ = static_cast<std::int64_t>(b);
+  if (swapped_params_ && next >= 0 && next < static_cast<std::int64_t>(gathered_.size()) && !gathered_[next].defined()) {
+    swapped_params_->prefetch(static_cast<std::size_t>(next));
+  }
   for (std::size_t slot : bucket.slots) {
     const train::FlatSlot& s = layout_.flat().slots()[slot];
     // set_data keeps the autograd leaf (and its gradient accumulator) and swaps the storage.
     params_[slot].set_data(whole.narrow(0, s.offset - bucket.begin, s.numel).view(s.shape));
   }
   gathered_[b] = whole;
+}
+
+torch::Tensor ZeroOptimizer::owned_chunk(std::size_t b) {
+  if (swapped_params_) return swapped_params_->fetch(b);
+  const ZeroBucket& bucket = layout_.buckets()[b];
+  return owned16_.narrow(0, bucket.partition_offset, bucket.chunk);
+}
+
+void ZeroOptimizer::store_owned() {
+  if (!swapped_params_) {
+    owned16_.copy_(master_);
+    return;
+  }
+  for (std::size_t b = 0; b < layout_.buckets().size(); ++b) {
+    const ZeroBucket& bucket = layout_.buckets()[b];
+    swapped_params_->write(b, master_.narrow(0, bucket.partition_offset, bucket.chunk));
+  }
 }
 
 void ZeroOptimizer::release_bucket(std::size_t b) {
@@ -343,7 +373,7 @@ void ZeroOptimizer::load_state(const nlohmann::json& meta, const StateReader& re
     else loaded["group0." + kind] = filled;
   }
   optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), loaded, where);
-  if (zero_.stage == 3) owned16_.copy_(master_);
+  if (zero_.stage == 3) store_owned();
   else gather_parameters();
 }
 

@@ -16,8 +16,10 @@
 //           block's bucket is all-gathered just before the block runs and dropped after; its
 //           backward recomputes the block (activation checkpointing is implied) with the bucket
 //           gathered again, and it is dropped once all its gradients have been reduce-scattered.
-//           Not yet: prefetching, stage3_param_persistence_threshold, and partitioning at
-//           construction (the model is built whole on every rank, then partitioned).
+//           Not yet: prefetching the all-gathers, stage3_param_persistence_threshold, and
+//           partitioning at construction (the model is built whole on every rank, then
+//           partitioned). With offload_param nvme the chunks' reads from the swap file are
+//           prefetched (offload::SwappedParams).
 // Then, on every rank: average over ranks, unscale (fp16), global norm (partial sums of squares
 // all-reduced, so every rank sees the same norm and the same overflow verdict), clip, update the
 // master partition, and all-gather the updated partitions bucket by bucket into the model's
@@ -37,6 +39,7 @@
 
 #include "engine/checkpoint/zero_fragments.hpp"
 #include "engine/model/causal_lm.hpp"
+#include "engine/offload/swapped_params.hpp"
 #include "engine/offload/swapped_states.hpp"
 #include "engine/train/flat_params.hpp"
 #include "engine/train/loss_scaler.hpp"
@@ -74,6 +77,11 @@ struct ZeroOptions {
   /// Stage 3 (offload_param.device cpu): this rank's parameter chunks live in host memory
   /// (offload::HostTier) and each bucket is all-gathered from there onto the device when needed.
   bool offload_param = false;
+  /// With offload_param: the chunks in an NVMe swap file instead (offload_param.device nvme),
+  /// read through buffer_count host buffers of at most param_buffer_size elements; the chunk of
+  /// the bucket needed next (forward: the next block, backward: the one before) is read ahead.
+  std::optional<offload::NvmeOptions> param_nvme;
+  std::int64_t param_buffer_size = 100'000'000;  ///< offload_param.buffer_size
 };
 
 class ZeroOptimizer : public model::BlockHooks {
@@ -115,6 +123,8 @@ class ZeroOptimizer : public model::BlockHooks {
   const torch::Tensor& grad_partition() const { return grad32_; }
   /// This rank's fp32 master partition.
   const torch::Tensor& master_partition() const { return master_; }
+  /// Stage 3 with offload_param nvme: the swapped chunks (for tests), else null.
+  const offload::SwappedParams* swapped_params() const { return swapped_params_.get(); }
 
   std::vector<checkpoint::Fragment> state_fragments() const;
   /// {"precision", "optimizer": Optimizer::state_meta(), "zero": {"stage", "world_size"},
@@ -137,6 +147,8 @@ class ZeroOptimizer : public model::BlockHooks {
   void gather_parameters();
   void gather_bucket(std::size_t b);   ///< stage 3: fetch bucket b's parameters from every rank
   void release_bucket(std::size_t b);  ///< stage 3: drop them (keep only this rank's chunk)
+  torch::Tensor owned_chunk(std::size_t b);  ///< stage 3: this rank's chunk of bucket b (model dtype)
+  void store_owned();                        ///< stage 3: the master's values into the owned chunks
   std::vector<std::string> state_kinds() const;
 
   train::MixedPrecisionOptions options_;
@@ -149,6 +161,8 @@ class ZeroOptimizer : public model::BlockHooks {
   std::unique_ptr<train::FlatParams> flat_;  ///< stages 1-2: the whole model-dtype parameters
   std::vector<torch::Tensor> params_;          ///< the model's parameters, in layout order
   torch::Tensor owned16_;                      ///< stage 3: this rank's chunks in the model dtype (host with offload_param)
+  std::unique_ptr<offload::SwappedParams> swapped_params_;  ///< stage 3, offload_param nvme: instead of owned16_
+  std::int64_t last_gathered_ = -1;            ///< stage 3: tells forward (rising) from backward order
   torch::TensorOptions param_options_;         ///< the model's parameters: model dtype, compute device
   std::vector<torch::Tensor> gathered_;        ///< stage 3: a bucket's whole buffer while it is fetched
   ZeroLayout layout_;

@@ -148,9 +148,9 @@ TEST(Trainer, OffloadItCannotDoYetIsAConfigError) {
     const char* config;
     const char* key;
   };
+  // One rank keeps its parameters whole: there is no partition to offload (to CPU memory or NVMe).
   for (const Case& c : {Case{R"({"zero_optimization": {"stage": 3, "offload_param": {"device": "nvme", "nvme_path": "/tmp"}}})",
                              "zero_optimization.offload_param.device"},
-                        // One rank keeps its parameters whole: there is no partition to offload.
                         Case{R"({"zero_optimization": {"stage": 3, "offload_param": {"device": "cpu"}}})",
                              "zero_optimization.offload_param.device"},
                         Case{R"({"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu", "ratio": 0.5}}})",

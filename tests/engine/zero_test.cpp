@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <mutex>
 
@@ -92,7 +93,7 @@ struct ZeroCase {
   bool overlap = false;  // zero_optimization.overlap_comm
   bool clip = true;      // gradient_clipping 0.5, else none
   int offload = 0;       // zero_optimization.offload_optimizer.device: 0 none, 1 cpu, 2 nvme
-  bool offload_param = false;  // zero_optimization.offload_param.device cpu (stage 3)
+  int offload_param = 0;  // zero_optimization.offload_param.device (stage 3): 0 none, 1 cpu, 2 nvme
 };
 
 // NVMe cases stream Adam's states in sub-groups of this many elements (several per partition).
@@ -101,7 +102,7 @@ constexpr std::int64_t kSubGroup = 100000;
 void PrintTo(const ZeroCase& c, std::ostream* os) {
   *os << "stage " << c.stage << ", " << c.ranks << " ranks, " << c.dtype << ", accumulation " << c.accumulation
       << (c.overlap ? ", overlap_comm" : "") << (c.clip ? "" : ", no clipping") << (c.offload == 1 ? ", offload cpu" : c.offload == 2 ? ", offload nvme" : "")
-      << (c.offload_param ? ", offload_param cpu" : "");
+      << (c.offload_param == 1 ? ", offload_param cpu" : c.offload_param == 2 ? ", offload_param nvme" : "");
 }
 
 std::string config_of(const ZeroCase& c, int micro_batch, const std::filesystem::path& nvme_path = {}) {
@@ -116,7 +117,10 @@ std::string config_of(const ZeroCase& c, int micro_batch, const std::filesystem:
     j["zero_optimization"]["offload_optimizer"] = {{"device", "nvme"}, {"nvme_path", nvme_path.string()}};
     j["zero_optimization"]["sub_group_size"] = kSubGroup;
   }
-  if (c.offload_param) j["zero_optimization"]["offload_param"] = {{"device", "cpu"}};
+  if (c.offload_param == 1) j["zero_optimization"]["offload_param"] = {{"device", "cpu"}};
+  if (c.offload_param == 2) {
+    j["zero_optimization"]["offload_param"] = {{"device", "nvme"}, {"nvme_path", nvme_path.string()}, {"buffer_count", 3}};
+  }
   return j.dump();
 }
 
@@ -138,7 +142,7 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
     ZeroCase one = c;
     one.stage = 0;
     one.offload = 0;
-    one.offload_param = false;
+    one.offload_param = 0;
     train::TrainerOptions o = test::tiny_options(dir.path(), config_of(one, per_rank * c.ranks), data);
     o.steps = 4;
     o.save_at_end = false;
@@ -190,8 +194,14 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   const double states = 16 * params / c.ranks;
   const double expected_bytes = flat_change + whole_grads + (c.offload ? 0 : states);
   const double swap_buffers = 2 * 2 * (kSubGroup + 352) * 4.0;
+  // offload_param nvme: each bucket's chunk (a block: 246,016 parameters; the rest: 65,664)
+  // from a 4 KiB boundary of the swap file, read through 3 buffers of the largest chunk.
+  auto blocks_of = [&](double n) { return std::ceil(std::ceil(n / c.ranks) * (bf16 ? 2 : 4) / 4096) * 4096; };
+  const double param_file = 4 * blocks_of(246'016) + blocks_of(65'664);
   const double host = (c.offload == 2 ? states / 2 + swap_buffers : c.offload == 1 ? states : 0) +
-                      (c.offload_param ? chunk_bytes * params / c.ranks : 0);
+                      (c.offload_param == 1 ? chunk_bytes * params / c.ranks : 0) +
+                      (c.offload_param == 2 ? 3 * blocks_of(246'016) : 0);
+  const double nvme = (c.offload == 2 ? states / 2 : 0) + (c.offload_param == 2 ? param_file : 0);
   for (int r = 0; r < c.ranks && c.stage > 0; ++r) {
     const nlohmann::json rank_result = result(r);
     const nlohmann::json& memory = rank_result["memory"];
@@ -201,7 +211,7 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
     } else {
       EXPECT_FALSE(memory.contains("offload_cpu_peak"));
     }
-    if (c.offload == 2) EXPECT_NEAR(memory["offload_nvme_peak"].get<double>(), states / 2, 0.02 * states) << "rank " << r;
+    if (nvme > 0) EXPECT_NEAR(memory["offload_nvme_peak"].get<double>(), nvme, 0.02 * states) << "rank " << r;
     else EXPECT_FALSE(memory.contains("offload_nvme_peak"));
   }
   // A clean exit leaves no swap files behind.
@@ -226,12 +236,15 @@ INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                                          ZeroCase{2, 2, "fp32", 2, false, true, 2}, ZeroCase{3, 2, "bf16", 1, false, true, 2},
                                          ZeroCase{1, 2, "fp32", 1, false, true, 2}, ZeroCase{2, 1, "bf16", 2, false, true, 2},
                                          // ZeRO-3 parameter partitions in host memory, with and without the optimizer.
-                                         ZeroCase{3, 2, "bf16", 2, false, true, 1, true}, ZeroCase{3, 2, "fp32", 1, false, true, 0, true}),
+                                         ZeroCase{3, 2, "bf16", 2, false, true, 1, 1}, ZeroCase{3, 2, "fp32", 1, false, true, 0, 1},
+                                         // ZeRO-Infinity: the parameter chunks on NVMe, read ahead block by block.
+                                         ZeroCase{3, 2, "bf16", 2, false, true, 2, 2}, ZeroCase{3, 2, "fp32", 1, false, true, 0, 2},
+                                         ZeroCase{3, 2, "bf16", 1, true, true, 1, 2}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +
                                   "_accum" + std::to_string(c.accumulation) + (c.overlap ? "_overlap" : "") +
-                                  (c.clip ? "" : "_noclip") + (c.offload == 1 ? "_offload" : c.offload == 2 ? "_nvme" : "") + (c.offload_param ? "_paramoffload" : "");
+                                  (c.clip ? "" : "_noclip") + (c.offload == 1 ? "_offload" : c.offload == 2 ? "_nvme" : "") + (c.offload_param == 1 ? "_paramoffload" : c.offload_param == 2 ? "_paramnvme" : "");
                          });
 
 }  // namespace

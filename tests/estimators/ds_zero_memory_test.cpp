@@ -42,7 +42,10 @@ TEST(DsZeroMemory, OnlyForDsEnginesZeroAcrossRanks) {
   p.offload_param = OffloadDevice::kCpu;
   EXPECT_TRUE(p.ds_zero_optimizer()) << "parameter partitions in host memory";
   p.offload_param = OffloadDevice::kNvme;
-  EXPECT_FALSE(p.ds_zero_optimizer()) << "parameter offload to NVMe is priced as DeepSpeed's";
+  EXPECT_TRUE(p.ds_zero_optimizer()) << "and in NVMe swap files";
+  EXPECT_TRUE(p.ds_zero_sharded());
+  p.dp = 1;
+  EXPECT_FALSE(p.ds_zero_sharded()) << "one rank runs the single-process optimizer";
   p = ds_plan(2, 2);
   p.engine = Engine::kDeepSpeed;
   EXPECT_FALSE(p.ds_zero_optimizer());
@@ -198,6 +201,23 @@ TEST(DsZeroMemory, Stage1ReducesInTheStepAndCountsTheLargerOfReduceAndGather) {
   auto items = ds_zero_buffers(count, 0, 1000, ds_plan(1, 2), true);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kForwardBackward), 0);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kOptimizerStep), 4000 + 4 * (1000 + 1000));
+}
+
+// offload_param nvme: each bucket's chunk (4 blocks of 3000, the rest 5000, over 2 ranks) from a
+// 4 KiB boundary of one swap file, and buffer_count host buffers of the largest chunk.
+TEST(DsZeroMemory, ParameterSwapFileOfWholeBlocksPerChunkAndItsBuffers) {
+  ParamCount count;
+  count.per_layer = 3000;
+  Plan p = ds_plan(3, 2);  // bf16
+  p.offload_param = OffloadDevice::kNvme;
+  p.nvme_param_buffers = 3;
+  auto states = ds_zero_model_states(17000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kParams, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kParams, Phase::kAlways, Location::kCpu), 0);
+  auto buffers = ds_zero_buffers(count, 4, 17000, p, false);
+  // Chunks of 1500 and 2500 bf16 elements: 3000 -> 4096 and 5000 -> 8192 bytes.
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kParams, Phase::kAlways, Location::kNvme), 4 * 4096 + 8192);
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kSwapBuffers, Phase::kAlways, Location::kCpu), 3 * 8192);
 }
 
 }  // namespace
