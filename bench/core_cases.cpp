@@ -262,6 +262,10 @@ void register_engine_case_names(Registry& r) {
        "the ZeRO-2 step with offload_optimizer cpu (fp32 master, gradients and Adam states in host memory, "
        "CPU Adam kernel)",
        Kind::kTime, "s");
+  engine_case("tune", "tune/regret-ds-tiny-grid",
+       "throughput ds tune's first choice gives up against the fastest of 8 plans it measures (ds-tiny, CPU: "
+       "micro-batch 1-8 at 8 sequences a step, checkpointing none/full); 0 = it chose the fastest",
+       Kind::kAccuracy, "regret", 0.1);
   engine_case("serve", "serve/greedy-tokens-small-llama",
        "24 greedy tokens of the same model in fp64 through the inference engine: hash of the ids (exact)",
        Kind::kAccuracy, "hash");

@@ -16,6 +16,7 @@
 #include "bench/bench_case.hpp"
 #include "bench/bench_models.hpp"
 #include "bench/statistics.hpp"
+#include "bench/tune_regret.hpp"
 #include "bench/runner.hpp"
 #include "cli/cli_context.hpp"
 #include "common/atomic_file.hpp"
@@ -148,22 +149,19 @@ SampleFn train_peak_bytes(const CaseContext&) {
   };
 }
 
-// ZeRO stage S on 2 local ranks through the real `ds train` (its own processes, Gloo), optionally
-// with the optimizer offloaded to CPU memory: each run trains ds-tiny for a few steps and its
-// later steps' times from rank 0's metrics.jsonl are the samples; the first steps (allocation,
-// rendezvous) are warm-up.
-class ZeroTraining {
+// A scratch directory with ds-tiny training data (fixed text, byte-tokenized), and this
+// executable run on it as `ds` for the cases that go through whole commands.
+class DsScratch {
  public:
-  ZeroTraining(int stage, bool offload) : stage_(stage) {
+  explicit DsScratch(const std::string& name) : name_(name) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) throw bench::CaseSkipped("cannot find this executable to start `ds train` (" + ec.message() + ")");
+    if (ec) throw bench::CaseSkipped("cannot find this executable to start `ds` (" + ec.message() + ")");
     exe_ = self.string();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ds-bench-zero" + std::to_string(stage) + (offload ? "-offload-" : "-") + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("ds-bench-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_, ec);
     std::filesystem::create_directories(dir_);
-    // Fixed text (the same words, the same order every time) -> byte-tokenized training data.
+    // The same words, the same order every time.
     std::string text;
     std::uint32_t x = 7;
     static constexpr const char* kWords[] = {"model", "state", "shard", "rank", "step", "loss", "the", "of", "and"};
@@ -173,25 +171,59 @@ class ZeroTraining {
       text += ' ';
     }
     write_file_atomic(dir_ / "text.txt", text);
+    run("data prepare --input '" + (dir_ / "text.txt").string() + "' --out '" + data().string() + "'");
+  }
+  ~DsScratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  DsScratch(const DsScratch&) = delete;
+  DsScratch& operator=(const DsScratch&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path data() const { return dir_ / "train.bin"; }
+
+  /// `ds -q --db <scratch db> ARGS`; returns its standard output. Throws RuntimeError with the
+  /// tail of what it said when it fails.
+  std::string run(const std::string& args) {
+    const auto out = dir_ / "out.txt", log = dir_ / "log.txt";
+    const std::string command = "'" + exe_ + "' -q --db '" + (dir_ / "ds.db").string() + "' " + args + " >'" +
+                                out.string() + "' 2>'" + log.string() + "'";
+    if (std::system(command.c_str()) != 0) {
+      std::string tail = read_file(log);
+      if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
+      throw RuntimeError(format_error("ds bench: " + name_, "`ds " + args + "` failed", tail));
+    }
+    return read_file(out);
+  }
+
+ private:
+  std::string name_;
+  std::string exe_;
+  std::filesystem::path dir_;
+};
+
+// ZeRO stage S on 2 local ranks through the real `ds train` (its own processes, Gloo), optionally
+// with the optimizer offloaded to CPU memory: each run trains ds-tiny for a few steps and its
+// later steps' times from rank 0's metrics.jsonl are the samples; the first steps (allocation,
+// rendezvous) are warm-up.
+class ZeroTraining {
+ public:
+  ZeroTraining(int stage, bool offload) : scratch_("zero" + std::to_string(stage) + (offload ? "-offload" : "")) {
     nlohmann::json zero = {{"stage", stage}};
     if (offload) zero["offload_optimizer"] = {{"device", "cpu"}};
-    write_file_atomic(dir_ / "config.json", nlohmann::json{
+    write_file_atomic(config(), nlohmann::json{
         {"train_micro_batch_size_per_gpu", 2}, {"gradient_accumulation_steps", 1},
         {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 1e-3}}}}},
         {"zero_optimization", zero},
         {"ds", {{"model", "ds-tiny"}, {"seed", 42}}}}.dump());
-    run("data prepare --input '" + (dir_ / "text.txt").string() + "' --out '" + (dir_ / "train.bin").string() + "'");
-  }
-  ~ZeroTraining() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   /// Runs `ds train` once more and queues the step times after its warm-up steps.
   void train() {
-    const auto out = dir_ / ("run" + std::to_string(runs_++));
-    run("train --config '" + (dir_ / "config.json").string() + "' --data '" + (dir_ / "train.bin").string() +
-        "' --out '" + out.string() + "' --steps " + std::to_string(kSteps) + " --seq 64 --nproc 2");
+    const auto out = scratch_.dir() / ("run" + std::to_string(runs_++));
+    scratch_.run("train --config '" + config().string() + "' --data '" + scratch_.data().string() + "' --out '" +
+                 out.string() + "' --steps " + std::to_string(kSteps) + " --seq 64 --nproc 2");
     std::ifstream metrics(out / "metrics.jsonl");
     std::string line;
     while (std::getline(metrics, line)) {
@@ -213,20 +245,9 @@ class ZeroTraining {
  private:
   static constexpr int kSteps = 13, kWarmupSteps = 3;  // 10 samples a run: enough for the rank test
 
-  void run(const std::string& args) {
-    const auto log = dir_ / "log.txt";
-    const std::string command = "'" + exe_ + "' -q --db '" + (dir_ / "ds.db").string() + "' " + args + " >'" +
-                                log.string() + "' 2>&1";
-    if (std::system(command.c_str()) != 0) {
-      std::string tail = read_file(log);
-      if (tail.size() > 2000) tail = tail.substr(tail.size() - 2000);
-      throw RuntimeError(format_error("ds bench: zero" + std::to_string(stage_), "`ds " + args + "` failed", tail));
-    }
-  }
+  std::filesystem::path config() const { return scratch_.dir() / "config.json"; }
 
-  int stage_;
-  std::string exe_;
-  std::filesystem::path dir_;
+  DsScratch scratch_;
   std::deque<double> pending_;
   int runs_ = 0;
 };
@@ -236,6 +257,27 @@ std::function<SampleFn(const CaseContext&)> zero_training(int stage, bool offloa
     auto training = std::make_shared<ZeroTraining>(stage, offload);
     training->train();  // the first run is setup: its samples are then taken within the time cap
     return [training] { return training->next_step_time_s(); };
+  };
+}
+
+// The tuner's regret on a grid it can measure here: ds-tiny on this CPU, 64-token sequences,
+// 8 per step (micro-batch 1, 2, 4 or 8 with the accumulation to match) with and without
+// activation checkpointing. `ds tune --measure` runs every plan of the grid (min of 5 timed steps
+// each: contention only adds time) and the sample is the throughput its uncalibrated first choice
+// gives up against the fastest (bench/tune_regret.hpp).
+SampleFn tune_regret_case(const CaseContext&) {
+  auto scratch = std::make_shared<DsScratch>("tune-regret");
+  return [scratch] {
+    const std::string out = scratch->run(
+        "--json tune --model ds-tiny --seq 64 --gpu cpu-only --stages 0 --offload-optimizer none --offload-param none "
+        "--micro-batch 1,2,4,8 --global-batch 8 --checkpointing none,full --dtype fp32 --bucket-sizes 5e8 --top 8 "
+        "--measure 8 --explore 0 --measure-steps 6 --measure-stat min --device cpu --no-calibration --no-record "
+        "--data '" + scratch->data().string() + "' --measure-dir '" + (scratch->dir() / "runs").string() + "'");
+    const auto j = nlohmann::json::parse(out, nullptr, false);
+    if (!j.is_object() || !j.contains("measured")) {
+      throw RuntimeError(format_error("ds bench: tune-regret", "`ds tune --json` printed no \"measured\" section", out.substr(0, 400)));
+    }
+    return bench::tune_regret(j["measured"]);
   };
 }
 
@@ -366,6 +408,7 @@ bool add_engine_bench_cases(bench::Registry& registry) {
       {"train/zero2-2ranks-step", zero_training(2)},
       {"train/zero3-2ranks-step", zero_training(3)},
       {"train/zero2-offload-2ranks-step", zero_training(2, true)},
+      {"tune/regret-ds-tiny-grid", tune_regret_case},
       {"serve/greedy-tokens-small-llama", greedy_tokens},
       {"serve/decode-small-llama", decode_throughput(4)},
       {"serve/decode-small-llama-1stream", decode_throughput(1)},
