@@ -27,10 +27,11 @@ MemoryItem device_item(Category c, Phase phase, double bytes_each, double n, con
 
 // One bucket's reduce-scatter into this rank's fp32 chunk. Gloo's all-to-all fills a receive
 // buffer of the whole bucket beside the chunk while in flight; waiting for it adds the local sum
-// before it is copied into the chunk. NCCL reduce-scatters straight into the chunk.
+// before it is copied into the chunk. NCCL reduce-scatters straight into the chunk, and a group
+// of one copies the bucket into it.
 void add_reduce_scatter(double n, int partitions, Phase phase, bool gloo, bool in_flight,
                         std::vector<MemoryItem>& out) {
-  if (!gloo) {
+  if (!gloo || partitions == 1) {
     out.push_back(device_item(Category::kCommBuckets, phase, 4, n / partitions, "reduce-scatter chunk (fp32)"));
   } else if (in_flight) {
     out.push_back(device_item(Category::kCommBuckets, phase, 4, n + n / partitions,

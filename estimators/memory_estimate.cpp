@@ -42,7 +42,7 @@ std::vector<MemoryItem> activation_items(const ModelSpec& model, const Plan& pla
   out.push_back({Category::kActivations, Location::kDevice, Phase::kForwardBackward, a.activations_item(), detail});
   out.push_back({Category::kLogitsAndLoss, Location::kDevice, Phase::kForwardBackward, a.logits_item(),
                  "logits s x b x vocab/tp in " + std::string(dtype_name(plan.dtype)) + " + fp32 log-probs and gradient"});
-  if (plan.ds_zero_optimizer() && plan.zero_partitions() > 1 && plan.zero_stage >= 2) {
+  if (plan.ds_zero_optimizer() && plan.ds_zero_sharded() && plan.zero_stage >= 2) {
     // ds's ZeRO-2/3 buckets fill while blocks run backward: that moment's activations, priced
     // beside them (Phase::kBlockBackward), not the fuller of forward/backward's moments.
     out.push_back({Category::kActivations, Location::kDevice, Phase::kBlockBackward, a.block_backward_bytes(),

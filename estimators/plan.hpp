@@ -64,9 +64,11 @@ struct Plan {
   std::optional<bool> fp32_grad_accumulation;
   Engine engine = Engine::kDeepSpeed;                 ///< whose buffers to price
 
-  /// ds's engine runs its ZeRO optimizer (engine/zero): across more than one partition (one
-  /// rank runs the single-process optimizer, and ds train refuses parameter offload there).
-  bool ds_zero_sharded() const { return zero_stage >= 1 && zero_partitions() > 1; }
+  /// ds's engine runs its ZeRO optimizer (engine/zero): across more than one partition, or at
+  /// stage 3 with parameter offload on one (otherwise one rank runs the single-process optimizer).
+  bool ds_zero_sharded() const {
+    return zero_stage >= 1 && (zero_partitions() > 1 || (zero_stage == 3 && offload_param != OffloadDevice::kNone));
+  }
   /// ds's own optimizer buffers are priced (estimators/ds_zero_memory.hpp): its ZeRO optimizer,
   /// or optimizer offload (CPU or NVMe) on any number of ranks.
   bool ds_zero_optimizer() const {

@@ -64,7 +64,7 @@ PredictedPeaks predict_peak(const TrainerOptions& o, int world) {
   plan.fused_attention = model::has_fused_attention();
   plan.engine = estimators::Engine::kDs;
   // The engine's ZeRO-3 recomputes every block in backward (its parameters are fetched again).
-  if (world > 1 && plan.zero_stage == 3) plan.checkpointing = estimators::Checkpointing::kFull;
+  if (plan.ds_zero_sharded() && plan.zero_stage == 3) plan.checkpointing = estimators::Checkpointing::kFull;
   auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");
   cluster.gpus_per_node = world;
   auto estimate = estimators::estimate_memory(o.model, estimators::count_params(o.model), cluster, plan);
@@ -76,17 +76,11 @@ PredictedPeaks predict_peak(const TrainerOptions& o, int world) {
 }
 
 // offload_param: ZeRO-3's parameter partitions in host memory (cpu) or in swap files under
-// nvme_path (nvme). Only across ranks: one rank trains without partitions (nothing to offload).
-bool param_offload(const configs::Config& config, int world) {
-  const configs::OffloadParamConfig& p = config.zero_optimization.offload_param;
-  if (p.device == configs::OffloadDevice::kNone) return false;
-  if (world < 2) {
-    throw ConfigError(format_error("zero_optimization.offload_param.device", "not supported by ds train on one rank yet",
-                                   "\"" + configs::to_string(p.device) + "\" with 1 rank", "2 or more ranks (--nproc)",
-                                   "one rank keeps its parameters whole; offload the optimizer instead "
-                                   "(offload_optimizer.device cpu or nvme)"));
-  }
-  return true;
+// nvme_path (nvme). On one rank the ZeRO-3 optimizer runs with a partition of the whole model, as
+// DeepSpeed does on one GPU: parameters are fetched block by block from the offload tier.
+// (configs/validation.cpp has already refused it below stage 3.)
+bool param_offload(const configs::Config& config) {
+  return config.zero_optimization.offload_param.device != configs::OffloadDevice::kNone;
 }
 
 // offload_param nvme: where and how the parameter chunks are swapped.
@@ -183,7 +177,8 @@ struct Trainer::State {
   int world = 1;
   std::shared_ptr<model::CausalLM> model;
   std::unique_ptr<MixedPrecisionOptimizer> optimizer;  ///< one rank, or stage 0 (all-reduced gradients)
-  std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-3 on several ranks
+  std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-3 on several ranks, or with offload_param
+  std::unique_ptr<comm::Communicator> local_comm;       ///< a group of one for ZeRO-3 with offload_param
   std::unique_ptr<LRSchedule> schedule;
   std::optional<data::TokenFile> file;
   std::optional<data::WindowSampler> sampler;
@@ -324,11 +319,18 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   mp.gradient_clipping = o.config.gradient_clipping;
   mp.fp16 = o.config.fp16;
   apply_optimizer_offload(o.config, s.rank, o.device, mp);
-  const bool offload_param = param_offload(o.config, s.world);
+  const bool offload_param = param_offload(o.config);
   ParamGroupSpec group;
   for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
   const int stage = o.config.zero_optimization.stage;
-  if (s.world > 1 && stage >= 1) {
+  if (offload_param && o.comm == nullptr) {
+    // One process: the ZeRO optimizer's collectives over a group of one are local copies.
+    comm::CommOptions local;
+    local.device = o.device;
+    s.local_comm = std::make_unique<comm::Communicator>(local);
+    o.comm = s.local_comm.get();
+  }
+  if ((s.world > 1 || offload_param) && stage >= 1) {
     zero::ZeroOptions zero_options;
     zero_options.stage = stage;
     if (stage == 3) {

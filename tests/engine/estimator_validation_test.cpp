@@ -182,6 +182,23 @@ TEST_F(EstimatorValidation, OffloadParamsToNvmeZero3TwoRanks) {
   EXPECT_NEAR(nvme, 1.0, kTolerance);
 }
 
+// One process at ZeRO-3 with the parameters offloaded (cpu, then nvme through 3 buffers): the
+// ZeRO-3 optimizer over a group of one, fetching each block's parameters from the offload tier.
+TEST_F(EstimatorValidation, OffloadParamsOneRank) {
+  const std::string common = "--model ds-tiny --micro-batch 2 --seq 128 --dtype bf16 --zero-stage 3 "
+                             "--set zero_optimization.offload_optimizer.device=cpu ";
+  const std::string nvme = "--set zero_optimization.offload_param.device=nvme --set zero_optimization.offload_param.buffer_count=3 "
+                           "--set zero_optimization.offload_param.nvme_path='" + dir_->string() + "'";
+  for (const std::string& args : {std::string("--set zero_optimization.offload_param.device=cpu"), nvme}) {
+    const bool swapped = args.find("nvme") != std::string::npos;
+    auto [device, host, nvme_ratio] = ratios(swapped ? "tiny_nvme_params_1" : "tiny_offload_params_1", common + args);
+    EXPECT_NEAR(device, 1.0, kTolerance) << args;
+    EXPECT_NEAR(host, 1.0, kTolerance) << args;
+    if (swapped) EXPECT_NEAR(nvme_ratio, 1.0, kTolerance) << args;
+    else EXPECT_EQ(nvme_ratio, 0.0) << args;
+  }
+}
+
 TEST_F(EstimatorValidation, OffloadCpuOneRankBf16) {
   auto [device, host, nvme] = ratios("tiny_offload_one", "--model ds-tiny --micro-batch 4 --seq 128 --dtype bf16 --zero-stage 2 "
                                                    "--set zero_optimization.offload_optimizer.device=cpu");

@@ -186,8 +186,9 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   const double chunk_bytes = bf16 || c.offload_param ? (bf16 ? 2 : 4) : (c.offload ? 4 : 0);
   const double flat_change =
       c.stage == 3 ? -4 * params + (c.offload_param ? 0 : chunk_bytes * params / c.ranks) : (bf16 ? -2 * params : 0);
-  // One rank keeps its whole model-dtype gradient buffer at every stage (nothing to partition).
-  const double whole_grads = c.stage == 1 || c.ranks == 1 ? (bf16 ? 2 : 4) * params : 0;
+  // One rank keeps its whole model-dtype gradient buffer at every stage (nothing to partition),
+  // except at stage 3 with offload_param, which runs ZeRO-3 over a group of one.
+  const double whole_grads = c.stage == 1 || (c.ranks == 1 && !c.offload_param) ? (bf16 ? 2 : 4) * params : 0;
   // Offloaded, the fp32 master, gradient partition and Adam states (16 Ψ/N) are in host memory;
   // with NVMe, Adam's states (8 Ψ/N) are in swap files, streamed through 2 sets of 2 buffers of
   // a sub-group (rounded to whole 4 KiB blocks).
@@ -239,7 +240,9 @@ INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                                          ZeroCase{3, 2, "bf16", 2, false, true, 1, 1}, ZeroCase{3, 2, "fp32", 1, false, true, 0, 1},
                                          // ZeRO-Infinity: the parameter chunks on NVMe, read ahead block by block.
                                          ZeroCase{3, 2, "bf16", 2, false, true, 2, 2}, ZeroCase{3, 2, "fp32", 1, false, true, 0, 2},
-                                         ZeroCase{3, 2, "bf16", 1, true, true, 1, 2}),
+                                         ZeroCase{3, 2, "bf16", 1, true, true, 1, 2},
+                                         // One rank (DeepSpeed's single-GPU ZeRO-Infinity): ZeRO-3 over a group of one.
+                                         ZeroCase{3, 1, "bf16", 2, false, true, 1, 1}, ZeroCase{3, 1, "fp32", 1, false, true, 0, 2}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +

@@ -45,7 +45,12 @@ TEST(DsZeroMemory, OnlyForDsEnginesZeroAcrossRanks) {
   EXPECT_TRUE(p.ds_zero_optimizer()) << "and in NVMe swap files";
   EXPECT_TRUE(p.ds_zero_sharded());
   p.dp = 1;
+  EXPECT_TRUE(p.ds_zero_sharded()) << "parameter offload on one rank: ZeRO-3 over a group of one";
+  p.offload_param = OffloadDevice::kNone;
   EXPECT_FALSE(p.ds_zero_sharded()) << "one rank runs the single-process optimizer";
+  p = ds_plan(2, 1);
+  p.offload_param = OffloadDevice::kCpu;  // not a stage 3 plan: the single-process optimizer
+  EXPECT_FALSE(p.ds_zero_sharded());
   p = ds_plan(2, 2);
   p.engine = Engine::kDeepSpeed;
   EXPECT_FALSE(p.ds_zero_optimizer());
@@ -218,6 +223,26 @@ TEST(DsZeroMemory, ParameterSwapFileOfWholeBlocksPerChunkAndItsBuffers) {
   // Chunks of 1500 and 2500 bf16 elements: 3000 -> 4096 and 5000 -> 8192 bytes.
   EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kParams, Phase::kAlways, Location::kNvme), 4 * 4096 + 8192);
   EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kSwapBuffers, Phase::kAlways, Location::kCpu), 3 * 8192);
+}
+
+// One rank with offload_param cpu: ZeRO-3 over a group of one. The parameters are a whole-model
+// partition in host memory, the gradients only the fp32 partition, and the reduce-scatter a
+// copy of the bucket into its chunk (no Gloo receive buffer, even on a CPU).
+TEST(DsZeroMemory, OneRankParameterOffloadIsZero3OverAGroupOfOne) {
+  ParamCount count;
+  count.per_layer = 200;
+  Plan p = ds_plan(3, 1);  // bf16, overlap_comm on at stage 3
+  p.offload_param = OffloadDevice::kCpu;
+  p.offload_optimizer = OffloadDevice::kCpu;
+  auto states = ds_zero_model_states(1100, p);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kParams, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kParams, Phase::kAlways, Location::kCpu), 2 * 1100);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kGradients, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(states, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 4 * 1100);
+  auto buffers = ds_zero_buffers(count, 4, 1100, p, /*cpu_device=*/true);
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 200));
+  // Two fp32 buckets of max(block, rest) = 300 (overlap_comm) and the chunk the one in flight is copied into.
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 300);
 }
 
 }  // namespace
