@@ -211,6 +211,9 @@ class ZeroTraining {
  public:
   ZeroTraining(int stage, bool offload) : scratch_("zero" + std::to_string(stage) + (offload ? "-offload" : "")) {
     nlohmann::json zero = {{"stage", stage}};
+    // ds-tiny's tensors are all under DeepSpeed's default persistence threshold (1e5), which
+    // would keep every parameter whole: 0 measures the partitioned path stage 3 is about.
+    if (stage == 3) zero["stage3_param_persistence_threshold"] = 0;
     if (offload) zero["offload_optimizer"] = {{"device", "cpu"}};
     write_file_atomic(config(), nlohmann::json{
         {"train_micro_batch_size_per_gpu", 2}, {"gradient_accumulation_steps", 1},

@@ -46,16 +46,17 @@ void add_reduce_scatter(double n, int partitions, Phase phase, bool gloo, bool i
 double round_to_block(double n) { return std::ceil(n / 1024) * 1024; }
 
 // offload_param nvme (engine/offload/swapped_params.cpp): this rank's chunk of each bucket (a
-// block's parameters, or the rest, over the ranks) from a 4 KiB boundary of one swap file, read
-// through buffer_count host buffers of the largest chunk.
-void add_param_swap(double block, double rest, std::int64_t layers, const Plan& plan, std::vector<MemoryItem>& out) {
+// block's parameters, the rest, the persistent ones, over the ranks) from a 4 KiB boundary of one
+// swap file, read through buffer_count host buffers of the largest chunk.
+void add_param_swap(double block, double rest, double persistent, std::int64_t layers, const Plan& plan,
+                    std::vector<MemoryItem>& out) {
   const double parts = plan.zero_partitions(), w = dtype_bytes(plan.dtype);
   auto blocks_of = [&](double n) { return std::ceil(std::ceil(n / parts) * w / 4096) * 4096; };
-  const double file = static_cast<double>(layers) * blocks_of(block) + blocks_of(rest);
+  const double file = static_cast<double>(layers) * blocks_of(block) + blocks_of(rest) + blocks_of(persistent);
   out.push_back(item_at(Location::kNvme, Category::kParams, Phase::kAlways, w, file / w,
                         "parameter swap file (this rank's chunk of each bucket, whole 4 KiB blocks)"));
   out.push_back(item_at(Location::kCpu, Category::kSwapBuffers, Phase::kAlways, w,
-                        plan.nvme_param_buffers * std::max(blocks_of(block), blocks_of(rest)) / w,
+                        plan.nvme_param_buffers * std::max({blocks_of(block), blocks_of(rest), blocks_of(persistent)}) / w,
                         "parameter swap buffers: buffer_count x the largest chunk"));
 }
 
@@ -137,11 +138,16 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
   }
   // Stage 3: one bucket per block and one for the rest (embeddings, final norm, lm_head), which
   // stays gathered from the start of forward until its gradients are reduced at the end of
-  // backward; stages 1-2: buckets of reduce_bucket_size elements.
-  const double block = static_cast<double>(count.per_layer);
-  const double rest = std::max(0.0, p - block * static_cast<double>(layers));
+  // backward, and one of the persistent parameters (stage3_param_persistence_threshold), always
+  // gathered; stages 1-2: buckets of reduce_bucket_size elements.
+  PersistentParams kept;
+  if (plan.zero_stage == 3) kept = persistent_params(count, plan.stage3_param_persistence_threshold);
+  const double block = static_cast<double>(count.per_layer - kept.per_layer);
+  const double rest = std::max(0.0, p - static_cast<double>(count.per_layer * layers) - static_cast<double>(kept.other));
+  const double persistent = static_cast<double>(kept.per_layer * layers + kept.other);
   const double n = plan.zero_stage == 3 ? std::max(block, rest) : std::min(static_cast<double>(plan.reduce_bucket_size), p);
-  const double buckets = plan.zero_stage == 3 ? static_cast<double>(layers) + 1 : std::ceil(p / std::max(1.0, n));
+  const double buckets = plan.zero_stage == 3 ? (block > 0 ? static_cast<double>(layers) : 0.0) + (rest > 0 ? 1.0 : 0.0)
+                                              : std::ceil(p / std::max(1.0, n));
   if (plan.zero_stage == 1) {
     // The step reduces bucket by bucket, then all-gathers the updated parameters: one at a time.
     const double reduce = 4 * n + (cpu_device ? 4 * (n + 2 * n / parts) : 4 * n / parts);
@@ -157,7 +163,9 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
   }
   // Stages 2-3: each bucket is staged in fp32 as backward fills it; with overlap_comm the next one
   // fills while one is reduced (one in flight at a time).
-  if (buckets > 1) {
+  if (buckets == 0) {
+    // Stage 3 with every parameter persistent: only the persistent bucket below.
+  } else if (buckets > 1) {
     // Buckets fill and are reduced as the blocks run backward (the loss has freed the logits).
     // With overlap_comm the fullest moment is a block's backward beside the previous bucket's
     // reduce-scatter in flight; without, a bucket's reduce-scatter runs when it fills.
@@ -176,9 +184,20 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
     out.push_back(device_item(Category::kCommBuckets, Phase::kOptimizerStep, w, n + n / parts,
                               "all-gather bucket and this rank's piece"));
   } else {
-    if (plan.offload_param == OffloadDevice::kNvme) add_param_swap(block, rest, layers, plan, out);
+    if (plan.offload_param == OffloadDevice::kNvme) add_param_swap(block, rest, persistent, layers, plan, out);
     out.push_back(device_item(Category::kGatheredParams, Phase::kForwardBackward, w, rest + block,
                               "gathered: the non-block parameters and one block"));
+    if (persistent > 0) {
+      // Whole on every rank; their gradients are staged from the first (early in backward) to
+      // the last (the first block's), then reduced once backward has ended.
+      out.push_back(device_item(Category::kGatheredParams, Phase::kAlways, w, persistent,
+                                "persistent parameters, whole on every rank (stage3_param_persistence_threshold)"));
+      out.push_back(device_item(Category::kCommBuckets, Phase::kBlockBackward, 4, persistent,
+                                "fp32 bucket of the persistent parameters' gradients"));
+      out.push_back(device_item(Category::kCommBuckets, Phase::kBackwardEnd, 4, persistent,
+                                "fp32 bucket of the persistent parameters' gradients"));
+      add_reduce_scatter(persistent, parts, Phase::kBackwardEnd, cpu_device, /*in_flight=*/false, out);
+    }
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "estimators/param_count.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ds::estimators {
 namespace {
@@ -149,10 +150,32 @@ std::int64_t params_per_rank(const ParamCount& count, std::int64_t layers, int t
 std::int64_t small_tensor_params(const ParamCount& count, std::int64_t threshold) {
   std::int64_t sum = 0;
   for (const auto& m : count.modules) {
-    if (m.weight < threshold) sum += m.weight * m.instances;
-    if (m.bias > 0 && m.bias < threshold) sum += m.bias * m.instances;
+    if (m.weight <= threshold) sum += m.weight * m.instances;
+    if (m.bias > 0 && m.bias <= threshold) sum += m.bias * m.instances;
   }
   return sum;
+}
+
+PersistentParams persistent_params(const ParamCount& count, std::int64_t threshold) {
+  PersistentParams out;
+  std::int64_t in_blocks = 0, all_blocks = 0;
+  for (const auto& m : count.modules) {
+    std::int64_t small = 0;
+    if (m.weight <= threshold) small += m.weight * m.instances;
+    if (m.bias > 0 && m.bias <= threshold) small += m.bias * m.instances;
+    if (m.per_layer) {
+      in_blocks += small;
+      all_blocks += m.total();
+    } else {
+      out.other += small;
+    }
+  }
+  // The blocks are alike: one block's share is the blocks' total over the number of blocks.
+  if (all_blocks > 0 && count.per_layer > 0) {
+    out.per_layer = std::llround(static_cast<double>(in_blocks) * static_cast<double>(count.per_layer) /
+                                 static_cast<double>(all_blocks));
+  }
+  return out;
 }
 
 }  // namespace ds::estimators

@@ -54,8 +54,15 @@ ParamCount count_params(const ModelSpec& spec);
 /// module sharded by tp as its TpSharding says.
 std::int64_t params_per_rank(const ParamCount& count, std::int64_t layers, int tp, int pp);
 
-/// Parameters held in tensors smaller than `threshold` elements: the ones ZeRO-3 keeps gathered
+/// Parameters held in tensors of at most `threshold` elements: the ones ZeRO-3 keeps gathered
 /// on every rank (stage3_param_persistence_threshold; DeepSpeed's persistent parameters).
 std::int64_t small_tensor_params(const ParamCount& count, std::int64_t threshold);
+
+/// small_tensor_params split by where they sit: in one transformer block, and outside the blocks.
+struct PersistentParams {
+  std::int64_t per_layer = 0;  ///< in each block
+  std::int64_t other = 0;      ///< embeddings, final norm, lm_head
+};
+PersistentParams persistent_params(const ParamCount& count, std::int64_t threshold);
 
 }  // namespace ds::estimators

@@ -121,20 +121,31 @@ void apply_optimizer_offload(const configs::Config& config, int rank, const torc
   mp.nvme = nvme;
 }
 
-// The model's parameters with the non-block ones first, then block by block, and the number of
-// parameters in each of those groups (ZeRO-3's buckets).
-std::vector<NamedTensor> zero3_order(model::CausalLM& lm, std::vector<std::size_t>& group_sizes) {
+// The model's parameters with the non-block ones first, then block by block, then the persistent
+// ones, and the number of parameters in each of those groups (ZeRO-3's buckets). Persistent, as
+// DeepSpeed marks them: in the model's parameter order, each of at most `threshold` elements
+// while their total stays within `model_threshold` (stage3_param_persistence_threshold,
+// stage3_model_persistence_threshold).
+std::vector<NamedTensor> zero3_order(model::CausalLM& lm, std::int64_t threshold, std::int64_t model_threshold,
+                                     std::vector<std::size_t>& group_sizes) {
   std::map<const void*, std::size_t> block_of;
   const std::size_t blocks = lm.decoder->blocks->size();
   for (std::size_t i = 0; i < blocks; ++i) {
     for (const auto& p : lm.decoder->blocks->ptr(i)->parameters()) block_of[p.unsafeGetTensorImpl()] = i + 1;
   }
-  std::vector<std::vector<NamedTensor>> groups(blocks + 1);
+  std::vector<std::vector<NamedTensor>> groups(blocks + 2);
+  std::int64_t persistent = 0;
   for (const auto& [name, tensor] : trainable_unique([&] {
          std::vector<NamedTensor> all;
          for (const auto& item : lm.named_parameters()) all.emplace_back(item.key(), item.value());
          return all;
        }())) {
+    const std::int64_t n = tensor.numel();
+    if (n <= threshold && persistent + n <= model_threshold) {
+      persistent += n;
+      groups.back().emplace_back(name, tensor);
+      continue;
+    }
     auto it = block_of.find(tensor.unsafeGetTensorImpl());
     groups[it == block_of.end() ? 0 : it->second].emplace_back(name, tensor);
   }
@@ -335,9 +346,13 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     zero_options.stage = stage;
     if (stage == 3) {
       // One bucket per transformer block, fetched just before the block runs; the rest (embeddings,
-      // final norm, lm_head) is one bucket first. Backward recomputes each block with its
-      // parameters fetched again, so activation checkpointing is implied.
-      group.params = zero3_order(*s.model, zero_options.bucket_slots);
+      // final norm, lm_head) is one bucket first, and the persistent parameters (small tensors)
+      // one bucket last, kept gathered. Backward recomputes each block with its parameters
+      // fetched again, so activation checkpointing is implied.
+      const configs::ZeroConfig& z = o.config.zero_optimization;
+      group.params = zero3_order(*s.model, z.stage3_param_persistence_threshold, z.stage3_model_persistence_threshold,
+                                 zero_options.bucket_slots);
+      zero_options.persistent_bucket = true;
       if (!s.model->checkpoints_block(0) || o.config.ds.activation_checkpointing.kind != configs::CheckpointPolicy::Kind::kFull) {
         log::info("ZeRO-3: every block recomputes its activations in backward (activation checkpointing 'full')");
       }

@@ -112,9 +112,13 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
     }
   }
   if (zero_.stage == 3) {
+    std::size_t bucket = 0;
+    for (std::size_t count : zero_.bucket_slots) group_bucket_.push_back(count == 0 ? -1 : static_cast<std::int64_t>(bucket++));
+    if (zero_.persistent_bucket && !group_bucket_.empty()) persistent_ = group_bucket_.back();
     // Only now, after the gradient accumulators exist (autograd records a leaf's shape when it
     // makes its accumulator), are the whole parameters dropped: a rank keeps just its chunks.
     for (torch::Tensor& p : params_) p.set_data(torch::empty({0}, param_options_));
+    gather_persistent();
   }
 }
 
@@ -219,7 +223,10 @@ train::StepResult ZeroOptimizer::step(double lr) {
   }
   if (!result.skipped) {
     optimizer_.step({grad32_}, lr);
-    if (zero_.stage == 3) store_owned();  // fetched on demand by the next forward
+    if (zero_.stage == 3) {
+      store_owned();  // fetched on demand by the next forward
+      gather_persistent();
+    }
     else gather_parameters();
   }
   grad32_.zero_();
@@ -264,7 +271,8 @@ void ZeroOptimizer::gather_bucket(std::size_t b) {
   const std::int64_t next = static_cast<std::int64_t>(b) > last_gathered_ ? static_cast<std::int64_t>(b) + 1
                                                                            : static_cast<std::int64_t>(b) - 1;
   last_gathered_ = static_cast<std::int64_t>(b);
-  if (swapped_params_ && next >= 0 && next < static_cast<std::int64_t>(gathered_.size()) && !gathered_[next].defined()) {
+  if (swapped_params_ && next >= 0 && next < static_cast<std::int64_t>(gathered_.size()) && next != persistent_ &&
+      !gathered_[next].defined()) {
     swapped_params_->prefetch(static_cast<std::size_t>(next));
   }
   for (std::size_t slot : bucket.slots) {
@@ -292,24 +300,38 @@ void ZeroOptimizer::store_owned() {
   }
 }
 
+void ZeroOptimizer::gather_persistent() {
+  if (persistent_ < 0) return;
+  gathered_[static_cast<std::size_t>(persistent_)] = torch::Tensor();
+  // Out of the blocks' order: the read-ahead keeps following the blocks.
+  const std::int64_t last = last_gathered_;
+  gather_bucket(static_cast<std::size_t>(persistent_));
+  last_gathered_ = last;
+}
+
+void ZeroOptimizer::gather_group(std::size_t group) {
+  if (group < group_bucket_.size() && group_bucket_[group] >= 0) gather_bucket(static_cast<std::size_t>(group_bucket_[group]));
+}
+
 void ZeroOptimizer::release_bucket(std::size_t b) {
-  if (!gathered_[b].defined()) return;
+  if (!gathered_[b].defined() || static_cast<std::int64_t>(b) == persistent_) return;
   torch::NoGradGuard no_grad;
   for (std::size_t slot : layout_.buckets()[b].slots) params_[slot].set_data(torch::empty({0}, param_options_));
   gathered_[b] = torch::Tensor();
 }
 
 void ZeroOptimizer::begin_forward() {
-  if (zero_.stage == 3) gather_bucket(0);
+  if (zero_.stage == 3) gather_group(0);
 }
 
 void ZeroOptimizer::before_block(std::int64_t index) {
-  if (zero_.stage == 3) gather_bucket(static_cast<std::size_t>(index) + 1);
+  if (zero_.stage == 3) gather_group(static_cast<std::size_t>(index) + 1);
 }
 
 torch::Tensor ZeroOptimizer::after_block(std::int64_t index, torch::Tensor output) {
-  if (zero_.stage != 3) return output;
-  const std::size_t b = static_cast<std::size_t>(index) + 1;
+  const std::size_t group = static_cast<std::size_t>(index) + 1;
+  if (zero_.stage != 3 || group >= group_bucket_.size() || group_bucket_[group] < 0) return output;
+  const std::size_t b = static_cast<std::size_t>(group_bucket_[group]);
   if (output.requires_grad()) {
     // Before this block's backward (which recomputes it) its parameters must be back.
     output.register_hook([this, b](const at::TensorBase&) { gather_bucket(b); });
@@ -320,7 +342,9 @@ torch::Tensor ZeroOptimizer::after_block(std::int64_t index, torch::Tensor outpu
 
 void ZeroOptimizer::end_forward() {
   // Without a backward to come (evaluation), nothing needs the outer parameters any more.
-  if (zero_.stage == 3 && !torch::GradMode::is_enabled()) release_bucket(0);
+  if (zero_.stage == 3 && !torch::GradMode::is_enabled() && !group_bucket_.empty() && group_bucket_[0] >= 0) {
+    release_bucket(static_cast<std::size_t>(group_bucket_[0]));
+  }
 }
 
 std::vector<std::string> ZeroOptimizer::state_kinds() const {
@@ -373,8 +397,12 @@ void ZeroOptimizer::load_state(const nlohmann::json& meta, const StateReader& re
     else loaded["group0." + kind] = filled;
   }
   optimizer_.load_state(meta.value("optimizer", nlohmann::json::object()), loaded, where);
-  if (zero_.stage == 3) store_owned();
-  else gather_parameters();
+  if (zero_.stage == 3) {
+    store_owned();
+    gather_persistent();
+  } else {
+    gather_parameters();
+  }
 }
 
 }  // namespace ds::engine::zero

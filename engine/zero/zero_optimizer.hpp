@@ -16,7 +16,8 @@
 //           block's bucket is all-gathered just before the block runs and dropped after; its
 //           backward recomputes the block (activation checkpointing is implied) with the bucket
 //           gathered again, and it is dropped once all its gradients have been reduce-scattered.
-//           Not yet: prefetching the all-gathers, stage3_param_persistence_threshold, and
+//           Small parameters (stage3_param_persistence_threshold) can be one more bucket
+//           that stays gathered between steps. Not yet: prefetching the all-gathers, and
 //           partitioning at construction (the model is built whole on every rank, then
 //           partitioned). With offload_param nvme the chunks' reads from the swap file are
 //           prefetched (offload::SwappedParams).
@@ -64,9 +65,13 @@ struct ZeroOptions {
   /// buffer (zero_optimization.overlap_comm).
   bool overlap_comm = false;
   /// Stage 3: the buckets as parameter counts in the order of the parameters given (the model's
-  /// non-block parameters first, then one bucket per transformer block). Empty: buckets of
-  /// reduce_bucket_size elements.
+  /// non-block parameters first, then one bucket per transformer block; a count may be 0). Empty:
+  /// buckets of reduce_bucket_size elements.
   std::vector<std::size_t> bucket_slots;
+  /// Stage 3: the last bucket_slots entry holds the persistent parameters
+  /// (stage3_param_persistence_threshold): partitioned for the optimizer like stage 2's, but kept
+  /// gathered on every rank from one step to the next instead of fetched per block.
+  bool persistent_bucket = false;
   /// ZeRO-Offload (offload_optimizer.device cpu): the fp32 master and gradient partitions and the
   /// optimizer states live in the offload tier (offload::HostTier); each reduced chunk is added
   /// into the host gradient partition as it arrives, the CPU Adam kernel steps, and the updated
@@ -165,6 +170,12 @@ class ZeroOptimizer : public model::BlockHooks {
   std::int64_t last_gathered_ = -1;            ///< stage 3: tells forward (rising) from backward order
   torch::TensorOptions param_options_;         ///< the model's parameters: model dtype, compute device
   std::vector<torch::Tensor> gathered_;        ///< stage 3: a bucket's whole buffer while it is fetched
+  /// Stage 3: the bucket of each bucket_slots group (the rest, the blocks, the persistent ones),
+  /// -1 for an empty group.
+  std::vector<std::int64_t> group_bucket_;
+  std::int64_t persistent_ = -1;               ///< stage 3: the persistent parameters' bucket, or -1
+  void gather_group(std::size_t group);        ///< stage 3: gather_bucket of a group, if it has one
+  void gather_persistent();                    ///< stage 3: (re)fetch the persistent bucket after an update
   ZeroLayout layout_;
   torch::Tensor master_;  ///< fp32 partition (host tier when offloaded)
   torch::Tensor grad32_;  ///< fp32 gradient partition (host tier when offloaded)

@@ -14,6 +14,7 @@
 #include "engine/launch/launcher.hpp"
 #include "engine/train/trainer.hpp"
 #include "engine/zero/zero_layout.hpp"
+#include "engine/zero/zero_optimizer.hpp"
 #include "tests/engine/tiny_run_util.hpp"
 #include "tests/engine/train_test_util.hpp"
 
@@ -94,6 +95,10 @@ struct ZeroCase {
   bool clip = true;      // gradient_clipping 0.5, else none
   int offload = 0;       // zero_optimization.offload_optimizer.device: 0 none, 1 cpu, 2 nvme
   int offload_param = 0;  // zero_optimization.offload_param.device (stage 3): 0 none, 1 cpu, 2 nvme
+  // stage3_param_persistence_threshold. ds-tiny's tensors all have at most 65,536 elements, so
+  // DeepSpeed's default (1e5) would keep every one whole; the cases partition them (0) unless
+  // they test persistence.
+  std::int64_t persistence = 0;
 };
 
 // NVMe cases stream Adam's states in sub-groups of this many elements (several per partition).
@@ -102,14 +107,16 @@ constexpr std::int64_t kSubGroup = 100000;
 void PrintTo(const ZeroCase& c, std::ostream* os) {
   *os << "stage " << c.stage << ", " << c.ranks << " ranks, " << c.dtype << ", accumulation " << c.accumulation
       << (c.overlap ? ", overlap_comm" : "") << (c.clip ? "" : ", no clipping") << (c.offload == 1 ? ", offload cpu" : c.offload == 2 ? ", offload nvme" : "")
-      << (c.offload_param == 1 ? ", offload_param cpu" : c.offload_param == 2 ? ", offload_param nvme" : "");
+      << (c.offload_param == 1 ? ", offload_param cpu" : c.offload_param == 2 ? ", offload_param nvme" : "")
+      << (c.persistence ? ", persistence threshold " + std::to_string(c.persistence) : "");
 }
 
 std::string config_of(const ZeroCase& c, int micro_batch, const std::filesystem::path& nvme_path = {}) {
   nlohmann::json j = {{"train_micro_batch_size_per_gpu", micro_batch},
                       {"gradient_accumulation_steps", c.accumulation},
                       {"gradient_clipping", c.clip ? 0.5 : 0.0},
-                      {"zero_optimization", {{"stage", c.stage}, {"reduce_bucket_size", 50000}, {"overlap_comm", c.overlap}}},
+                      {"zero_optimization", {{"stage", c.stage}, {"reduce_bucket_size", 50000}, {"overlap_comm", c.overlap},
+                                             {"stage3_param_persistence_threshold", c.persistence}}},
                       {"optimizer", {{"type", "AdamW"}, {"params", {{"lr", 0.003}, {"weight_decay", 0.01}}}}}};
   if (std::string(c.dtype) == "bf16") j["bf16"] = {{"enabled", true}};
   if (c.offload == 1) j["zero_optimization"]["offload_optimizer"] = {{"device", "cpu"}};
@@ -184,8 +191,12 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   // (In fp32 that chunk is the master itself, unless the master is offloaded.) With offload_param
   // the chunk is in host memory.
   const double chunk_bytes = bf16 || c.offload_param ? (bf16 ? 2 : 4) : (c.offload ? 4 : 0);
-  const double flat_change =
-      c.stage == 3 ? -4 * params + (c.offload_param ? 0 : chunk_bytes * params / c.ranks) : (bf16 ? -2 * params : 0);
+  // Persistent parameters (stage3_param_persistence_threshold) stay whole on every rank besides:
+  // the 9 norms of 128 under 1280, everything under 1e5.
+  const double persistent = c.persistence >= 65'536 ? params : c.persistence >= 128 ? 9 * 128 : 0;
+  const double flat_change = c.stage == 3 ? -4 * params + (c.offload_param ? 0 : chunk_bytes * params / c.ranks) +
+                                                (bf16 ? 2 : 4) * persistent
+                                          : (bf16 ? -2 * params : 0);
   // One rank keeps its whole model-dtype gradient buffer at every stage (nothing to partition),
   // except at stage 3 with offload_param, which runs ZeRO-3 over a group of one.
   const double whole_grads = c.stage == 1 || (c.ranks == 1 && !c.offload_param) ? (bf16 ? 2 : 4) * params : 0;
@@ -198,10 +209,13 @@ TEST_P(ZeroTraining, MatchesOneProcess) {
   // offload_param nvme: each bucket's chunk (a block: 246,016 parameters; the rest: 65,664)
   // from a 4 KiB boundary of the swap file, read through 3 buffers of the largest chunk.
   auto blocks_of = [&](double n) { return std::ceil(std::ceil(n / c.ranks) * (bf16 ? 2 : 4) / 4096) * 4096; };
-  const double param_file = 4 * blocks_of(246'016) + blocks_of(65'664);
+  // (Persistent norms move out of them into a chunk of their own.)
+  const bool norms = persistent == 9 * 128;
+  const double block = norms ? 246'016 - 256 : 246'016, rest = norms ? 65'664 - 128 : 65'664;
+  const double param_file = 4 * blocks_of(block) + blocks_of(rest) + (norms ? blocks_of(persistent) : 0);
   const double host = (c.offload == 2 ? states / 2 + swap_buffers : c.offload == 1 ? states : 0) +
                       (c.offload_param == 1 ? chunk_bytes * params / c.ranks : 0) +
-                      (c.offload_param == 2 ? 3 * blocks_of(246'016) : 0);
+                      (c.offload_param == 2 ? 3 * blocks_of(block) : 0);
   const double nvme = (c.offload == 2 ? states / 2 : 0) + (c.offload_param == 2 ? param_file : 0);
   for (int r = 0; r < c.ranks && c.stage > 0; ++r) {
     const nlohmann::json rank_result = result(r);
@@ -242,12 +256,16 @@ INSTANTIATE_TEST_SUITE_P(Cases, ZeroTraining,
                                          ZeroCase{3, 2, "bf16", 2, false, true, 2, 2}, ZeroCase{3, 2, "fp32", 1, false, true, 0, 2},
                                          ZeroCase{3, 2, "bf16", 1, true, true, 1, 2},
                                          // One rank (DeepSpeed's single-GPU ZeRO-Infinity): ZeRO-3 over a group of one.
-                                         ZeroCase{3, 1, "bf16", 2, false, true, 1, 1}, ZeroCase{3, 1, "fp32", 1, false, true, 0, 2}),
+                                         ZeroCase{3, 1, "bf16", 2, false, true, 1, 1}, ZeroCase{3, 1, "fp32", 1, false, true, 0, 2},
+                                         // Persistent parameters: the norms (HF's "auto", 10 x hidden), then all of them.
+                                         ZeroCase{3, 2, "bf16", 2, false, true, 0, 0, 1280}, ZeroCase{3, 2, "fp32", 1, true, true, 0, 0, 100000},
+                                         ZeroCase{3, 2, "bf16", 1, false, true, 1, 2, 1280}),
                          [](const testing::TestParamInfo<ZeroCase>& info) {
                            const ZeroCase& c = info.param;
                            return "stage" + std::to_string(c.stage) + "_" + std::to_string(c.ranks) + "ranks_" + c.dtype +
                                   "_accum" + std::to_string(c.accumulation) + (c.overlap ? "_overlap" : "") +
-                                  (c.clip ? "" : "_noclip") + (c.offload == 1 ? "_offload" : c.offload == 2 ? "_nvme" : "") + (c.offload_param == 1 ? "_paramoffload" : c.offload_param == 2 ? "_paramnvme" : "");
+                                  (c.clip ? "" : "_noclip") + (c.offload == 1 ? "_offload" : c.offload == 2 ? "_nvme" : "") + (c.offload_param == 1 ? "_paramoffload" : c.offload_param == 2 ? "_paramnvme" : "") +
+                                  (c.persistence ? "_persist" + std::to_string(c.persistence) : "");
                          });
 
 }  // namespace
@@ -266,6 +284,47 @@ TEST(ZeroLayout, ExplicitBucketsFollowTheGivenParameterCounts) {
   EXPECT_EQ(z.partition_numel(), 2 + 7 + 2);
   EXPECT_THROW(ZeroLayout(layout_of({3, 4}), 2, std::vector<std::size_t>{1}), UsageError);
   EXPECT_THROW(ZeroLayout(layout_of({3, 4}), 2, std::vector<std::size_t>{1, 2}), UsageError);
+}
+
+// Stage 3's buckets: the rest, one per block (a block may have none left), the persistent ones
+// last. Over a group of one: the rest and a block are fetched for their use and dropped after;
+// the persistent parameters are whole from construction on, stay so between blocks and are
+// fetched again with the new values after a step.
+TEST(ZeroStage3, PersistentParametersStayWholeWhileBlocksComeAndGo) {
+  torch::manual_seed(1);
+  torch::Tensor rest = torch::randn({10}).requires_grad_(), block = torch::randn({20}).requires_grad_(),
+                small = torch::randn({5}).requires_grad_();
+  const torch::Tensor small_before = small.detach().clone(), block_before = block.detach().clone();
+  comm::Communicator one(comm::CommOptions{});
+  ZeroOptions z;
+  z.stage = 3;
+  z.bucket_slots = {1, 1, 0, 1};  // the rest, block 0, block 1 (all persistent), the persistent bucket
+  z.persistent_bucket = true;
+  ZeroOptimizer opt({{"rest", rest}, {"block", block}, {"small", small}}, train::OptimizerOptions{},
+                    train::MixedPrecisionOptions{.precision = train::Precision::kFp32}, one, z);
+  EXPECT_EQ(rest.numel(), 0);
+  EXPECT_EQ(block.numel(), 0);
+  ASSERT_EQ(small.numel(), 5);
+  EXPECT_TRUE(torch::equal(small.detach(), small_before));
+
+  opt.begin_forward();
+  opt.before_block(0);
+  ASSERT_EQ(block.numel(), 20);
+  EXPECT_TRUE(torch::equal(block.detach(), block_before));
+  torch::Tensor out = (rest.sum() + block.sum() + small.sum()).reshape({1});
+  out = opt.after_block(0, out);
+  EXPECT_EQ(block.numel(), 0) << "a block's parameters are dropped after it ran";
+  opt.before_block(1);  // a block with nothing of its own: no bucket, nothing to fetch
+  opt.after_block(1, out);
+  EXPECT_EQ(rest.numel(), 10);
+  EXPECT_EQ(small.numel(), 5);
+  out.sum().backward();  // the hook fetches block 0 again for its backward
+  opt.accumulate_grads();
+  train::StepResult result = opt.step(0.1);
+  EXPECT_FALSE(result.skipped);
+  EXPECT_EQ(rest.numel(), 0) << "the rest is dropped once its gradients are reduced";
+  ASSERT_EQ(small.numel(), 5) << "the persistent parameters are fetched again after the step";
+  EXPECT_FALSE(torch::equal(small.detach(), small_before)) << "with the updated values";
 }
 
 }  // namespace

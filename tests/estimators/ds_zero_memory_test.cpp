@@ -245,5 +245,29 @@ TEST(DsZeroMemory, OneRankParameterOffloadIsZero3OverAGroupOfOne) {
   EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 300);
 }
 
+// Stage 3 with persistent parameters: a block of 150 + a 50-element norm, 4 blocks, and outside
+// them an embedding of 300 and a final norm of 10. Under a threshold of 60 the norms (4 x 50 + 10)
+// are whole on every rank, and their gradients one fp32 bucket filled through backward and
+// reduced at its end; the blocks' and the rest's buckets shrink by them.
+TEST(DsZeroMemory, PersistentParametersStayWholeAndReduceAtTheEnd) {
+  ParamCount count;
+  count.per_layer = 200;
+  count.modules = {ModuleParams{.name = "embed", .weight = 300},
+                   ModuleParams{.name = "block.*.proj", .weight = 150, .instances = 4, .per_layer = true},
+                   ModuleParams{.name = "block.*.norm", .weight = 50, .instances = 4, .per_layer = true},
+                   ModuleParams{.name = "norm", .weight = 10}};
+  Plan p = ds_plan(3, 2);  // bf16, overlap_comm on at stage 3
+  p.stage3_param_persistence_threshold = 60;
+  auto items = ds_zero_buffers(count, 4, 1110, p, /*cpu_device=*/false);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 150));
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kAlways), 2 * 210);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 150 + 4 * 210);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBackwardEnd), 4 * 210 + 4 * 105);
+  p.stage3_param_persistence_threshold = 0;
+  items = ds_zero_buffers(count, 4, 1110, p, false);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kAlways), 0);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (310 + 200));
+}
+
 }  // namespace
 }  // namespace ds::estimators

@@ -98,6 +98,22 @@ TEST(ParamCount, TiedGpt2HasNoSeparateHead) {
   EXPECT_EQ(c.largest_module, 50257 * 768);
 }
 
+// ZeRO-3's persistent parameters by where they sit. ds-tiny (hidden 128, 4 blocks, tied
+// embedding of 512 x 128): under 10 x hidden only the norms (2 per block, the final one); under
+// 1e5 every tensor, the largest being the MLP's 128 x 512.
+TEST(PersistentParams, SplitIntoOneBlockAndTheRest) {
+  ParamCount c = count_params(find_model_preset("ds-tiny")->spec);
+  PersistentParams norms = persistent_params(c, 1280);
+  EXPECT_EQ(norms.per_layer, 2 * 128);
+  EXPECT_EQ(norms.other, 128);
+  EXPECT_EQ(norms.per_layer * 4 + norms.other, small_tensor_params(c, 1280));
+  PersistentParams all = persistent_params(c, 100000);
+  EXPECT_EQ(all.per_layer, c.per_layer);
+  EXPECT_EQ(all.per_layer * 4 + all.other, c.total);
+  EXPECT_EQ(persistent_params(c, 65536).per_layer, c.per_layer) << "at most the threshold, as DeepSpeed's <=";
+  EXPECT_EQ(persistent_params(c, 0).per_layer + persistent_params(c, 0).other, 0);
+}
+
 TEST(ParamsPerRank, TensorAndPipelineSharding) {
   const ModelSpec& spec = find_model_preset("llama-2-7b")->spec;
   ParamCount c = count_params(spec);

@@ -6,7 +6,7 @@ with torch:
 
   total         -- unique parameters (a tied lm_head counted once), like model.num_parameters()
   largest       -- DeepSpeed's largest_layer_params: max over modules of parameters(recurse=False)
-  persistent    -- elements in tensors smaller than 1e5 (ZeRO-3's default persistence threshold)
+  persistent    -- elements in tensors of at most 1e5 (ZeRO-3's default persistence threshold)
 
 Usage: param_counts.py CONFIG.json... ; prints one JSON object {path: {...}}.
 """
@@ -99,7 +99,7 @@ def llama(c):
 def summarize(model):
     unique = {id(p): p.numel() for p in model.parameters()}
     largest = max(sum(p.numel() for p in mod.parameters(recurse=False)) for mod in model.modules())
-    persistent = sum(n for n in unique.values() if n < 100000)
+    persistent = sum(n for n in unique.values() if n <= 100000)
     return {"total": sum(unique.values()), "largest": largest, "persistent": persistent}
 
 
