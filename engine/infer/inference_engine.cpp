@@ -167,6 +167,9 @@ void InferenceEngine::loop() {
                      [&] { return stopping_ || !inbox_.empty() || !sched.idle(); });
       for (auto& seq : inbox_) sched.add(std::move(seq));
       inbox_.clear();
+      // Counted as waiting from the moment they leave the inbox: submit() checks stats_.waiting
+      // plus the inbox, and would otherwise see neither until this pass ends (and admit too many).
+      stats_.waiting = sched.waiting();
       if (stopping_) break;
     }
     try {
