@@ -120,18 +120,26 @@ CommWork Communicator::all_gather_into_async(torch::Tensor& output, const torch:
     return CommWork();
   }
   torch::Tensor in = wire(*impl_, input);
-  WorkPtr work;
   if (impl_->gloo) {
-    std::vector<std::vector<at::Tensor>> chunks(1);
-    for (const torch::Tensor& chunk : wire(*impl_, output).view(-1).split(input.numel())) {
-      chunks[0].push_back(chunk.view(input.sizes()));
+    // Gloo's allgather gathers into a flat buffer of its own, allocated on its worker thread, and
+    // copies out of it: as large as `output`, at a moment nobody controls. One broadcast per rank,
+    // each in place into that rank's chunk of `output`, moves the same bytes without it.
+    const std::int64_t n = input.numel();
+    torch::Tensor out = wire(*impl_, output).view(-1);
+    out.narrow(0, rank() * n, n).copy_(in.reshape(-1));
+    std::vector<WorkPtr> works;
+    for (int root = 0; root < world_size(); ++root) {
+      std::vector<at::Tensor> chunk{out.narrow(0, root * n, n)};
+      c10d::BroadcastOptions options;
+      options.rootRank = root;
+      works.push_back(impl_->issue("all_gather_into", [&] { return impl_->pg->broadcast(chunk, options); }));
     }
-    std::vector<at::Tensor> inputs{in};
-    work = impl_->issue("all_gather_into", [&] { return impl_->pg->allgather(chunks, inputs); });
-  } else {
-    torch::Tensor out = output;
-    work = impl_->issue("all_gather_into", [&] { return impl_->pg->_allgather_base(out, in); });
+    return CommWork([impl = impl_.get(), works] {
+      for (const WorkPtr& work : works) impl->wait("all_gather_into", work);
+    });
   }
+  torch::Tensor out = output;
+  WorkPtr work = impl_->issue("all_gather_into", [&] { return impl_->pg->_allgather_base(out, in); });
   return CommWork([impl = impl_.get(), work] { impl->wait("all_gather_into", work); });
 }
 
