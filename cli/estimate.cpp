@@ -72,6 +72,11 @@ void add_plan_flags(CLI::App* sub, MemoryFlags& f) {
       ->excludes(sub->get_option("--plan"));
   sub->add_option("--offload-optimizer", p.offload_optimizer, "none | cpu | nvme")->capture_default_str();
   sub->add_option("--offload-param", p.offload_param, "none | cpu | nvme (stage 3)")->capture_default_str();
+  sub->add_option("--offload-ratio", p.offload_ratio,
+                  "Fraction of the optimizer offloaded (offload_optimizer.ratio; < 1 needs stage 3)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  sub->add_option("--sub-group-size", p.sub_group_size, "Elements per optimizer sub-group (default 1e9)");
   sub->add_option("--dtype", p.dtype, "fp32 | fp16 | bf16")->capture_default_str();
   sub->add_option("--optimizer", p.optimizer, "adam | adamw | sgd | sgd-momentum")->capture_default_str();
   sub->add_option("--micro-batch", p.micro_batch, "Sequences per device per step")->capture_default_str();

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "estimators/ds_zero_memory.hpp"
+
 namespace ds::estimators {
 namespace {
 
@@ -115,6 +117,13 @@ std::vector<MemoryItem> buffer_memory(const ParamCount& count, std::int64_t para
     // except that offloaded Adam runs the CPU kernel, which keeps none.
     if (plan.offload_optimizer == OffloadDevice::kNone || plan.optimizer == OptimizerKind::kSgd) {
       add_optimizer_scratch(p, plan, out);
+    }
+    // Partial offload: the sub-groups kept on the device have an optimizer of their own there.
+    const double kept = ds_partial_offload_kept(p / plan.zero_partitions(), plan);
+    if (kept > 0) {
+      const double n = std::min(kOptimizerChunk, kept);
+      out.push_back({Category::kStepTemporaries, Location::kDevice, Phase::kAlways, 2 * n * 4,
+                     elements(2 * n, 4, "optimizer scratch chunks (the sub-groups kept on the device)")});
     }
     return out;
   }

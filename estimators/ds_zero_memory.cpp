@@ -62,6 +62,21 @@ void add_param_swap(double block, double rest, double persistent, std::int64_t l
 
 }  // namespace
 
+std::int64_t ds_partial_offload_on_device(std::int64_t n, double ratio, std::int64_t sub_group_size) {
+  if (n <= 0 || ratio >= 1.0) return 0;
+  const std::int64_t group = std::max<std::int64_t>(1, std::min(sub_group_size, n));
+  const std::int64_t groups = (n + group - 1) / group;
+  // DeepSpeed's expression (stage3.py: int((1 - partial_offload) * num_subgroups)), its
+  // floating-point rounding included: ratio 0.9 over 10 sub-groups keeps none.
+  const auto kept = static_cast<std::int64_t>((1.0 - ratio) * static_cast<double>(groups));
+  return std::min(n, kept * group);
+}
+
+double ds_partial_offload_kept(double n, const Plan& plan) {
+  if (!plan.partial_offload()) return 0;
+  return static_cast<double>(ds_partial_offload_on_device(std::llround(n), plan.offload_optimizer_ratio, plan.sub_group_size));
+}
+
 DsNvmeLayout ds_nvme_layout(double n, const Plan& plan) {
   DsNvmeLayout l;
   if (n <= 0) return l;
@@ -98,21 +113,29 @@ std::vector<MemoryItem> ds_zero_model_states(std::int64_t params, const Plan& pl
   } else {
     out.push_back(device_item(Category::kParams, Phase::kAlways, w, p, "parameters (flat)"));
   }
-  out.push_back(item_at(at, Category::kMasterParams, Phase::kAlways, 4, p / parts, "fp32 master partition"));
+  // Partial offload keeps the partition's first sub-groups (master, states, gradients) on the device.
+  const double kept = ds_partial_offload_kept(p / parts, plan);
+  const double moved = p / parts - kept;
+  auto split = [&](Category category, double bytes, double offloaded, const std::string& what) {
+    const std::string on_device = what + " (kept on the device)";
+    if (kept > 0) out.push_back(item_at(Location::kDevice, category, Phase::kAlways, bytes, kept, on_device.c_str()));
+    if (offloaded > 0) out.push_back(item_at(at, category, Phase::kAlways, bytes, offloaded, what.c_str()));
+  };
+  split(Category::kMasterParams, 4, moved, "fp32 master partition");
   double optim = optimizer_state_bytes_per_param(plan);
   if (nvme && optim > 0) {
-    const DsNvmeLayout l = ds_nvme_layout(p / parts, plan);
+    const DsNvmeLayout l = ds_nvme_layout(moved, plan);
+    if (kept > 0) split(Category::kOptimizerStates, optim, 0, "partition");
     out.push_back(item_at(Location::kNvme, Category::kOptimizerStates, Phase::kAlways, 4 * kDsSwappedStates,
                           l.file_elements, "swap files (exp_avg, exp_avg_sq; whole 4 KiB blocks per sub-group)"));
   } else if (optim > 0) {
-    out.push_back(item_at(at, Category::kOptimizerStates, Phase::kAlways, optim, p / parts, "partition"));
+    split(Category::kOptimizerStates, optim, moved, "partition");
   }
   if (plan.zero_stage == 1 || !partitioned) {
     // Stage 1 accumulates the whole gradient in the working dtype and reduces it in the step.
     out.push_back(device_item(Category::kGradients, Phase::kAlways, w, p, "gradients (flat)"));
   }
-  out.push_back(item_at(at, Category::kGradAccumFp32, Phase::kAlways, 4, p / parts,
-                        partitioned ? "fp32 gradient partition the buckets reduce into" : "fp32 gradients"));
+  split(Category::kGradAccumFp32, 4, moved, partitioned ? "fp32 gradient partition the buckets reduce into" : "fp32 gradients");
   return out;
 }
 
@@ -123,7 +146,7 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
   const double w = dtype_bytes(plan.dtype);
   std::vector<MemoryItem> out;
   if (plan.offload_optimizer == OffloadDevice::kNvme) {
-    const DsNvmeLayout l = ds_nvme_layout(p / parts, plan);
+    const DsNvmeLayout l = ds_nvme_layout(p / parts - ds_partial_offload_kept(p / parts, plan), plan);
     out.push_back(item_at(Location::kCpu, Category::kSwapBuffers, Phase::kAlways, 4 * kDsSwappedStates,
                           l.buffer_sets * l.sub_group, "swap buffers: sets x sub-group (exp_avg, exp_avg_sq)"));
   }
@@ -185,8 +208,14 @@ std::vector<MemoryItem> ds_zero_buffers(const ParamCount& count, std::int64_t la
                               "all-gather bucket and this rank's piece"));
   } else {
     if (plan.offload_param == OffloadDevice::kNvme) add_param_swap(block, rest, persistent, layers, plan, out);
-    out.push_back(device_item(Category::kGatheredParams, Phase::kForwardBackward, w, rest + block,
-                              "gathered: the non-block parameters and one block"));
+    // While a block runs the next one's bucket is all-gathered ahead when it fits the prefetch
+    // limits (engine/zero: not with parameters on NVMe, which are read ahead instead).
+    const bool prefetch = layers > 1 && block > 0 && plan.offload_param != OffloadDevice::kNvme &&
+                          plan.stage3_prefetch_bucket_size > 0 && block <= plan.stage3_prefetch_bucket_size &&
+                          rest + 2 * block + persistent <= plan.stage3_max_live_parameters;
+    out.push_back(device_item(Category::kGatheredParams, Phase::kForwardBackward, w, rest + (prefetch ? 2 : 1) * block,
+                              prefetch ? "gathered: the non-block parameters, one block and the next (prefetch)"
+                                       : "gathered: the non-block parameters and one block"));
     if (persistent > 0) {
       // Whole on every rank; their gradients are staged from the first (early in backward) to
       // the last (the first block's), then reduced once backward has ended.

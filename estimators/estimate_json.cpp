@@ -60,6 +60,8 @@ json plan_json(const Plan& p) {
   return {{"zero_stage", p.zero_stage},
           {"offload_optimizer", offload_name(p.offload_optimizer)},
           {"offload_param", offload_name(p.offload_param)},
+          {"offload_optimizer_ratio", p.offload_optimizer_ratio},
+          {"sub_group_size", p.sub_group_size},
           {"dtype", dtype_name(p.dtype)},
           {"optimizer", p.optimizer == OptimizerKind::kSgd && p.sgd_momentum ? "sgd-momentum"
                                                                             : std::string(optimizer_name(p.optimizer))},

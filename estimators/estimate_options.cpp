@@ -56,6 +56,8 @@ Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, const profiles::
   p.zero_stage = o.stage;
   p.offload_optimizer = parse_offload(o.offload_optimizer, "--offload-optimizer");
   p.offload_param = parse_offload(o.offload_param, "--offload-param");
+  p.offload_optimizer_ratio = o.offload_ratio;
+  p.sub_group_size = elements_or(o.sub_group_size, "--sub-group-size", p.sub_group_size);
   p.dtype = parse_dtype(o.dtype, "--dtype");
   parse_optimizer(o.optimizer, "--optimizer", p);
   p.checkpointing = parse_checkpointing(o.checkpointing, "--checkpointing");

@@ -42,6 +42,8 @@ struct PlanOptions {
   int stage = 0;
   std::string offload_optimizer = "none";  ///< none | cpu | nvme
   std::string offload_param = "none";      ///< none | cpu | nvme
+  double offload_ratio = 1.0;              ///< offload_optimizer.ratio (< 1: stage 3 partial offload)
+  std::string sub_group_size;              ///< elements, e.g. "1e8"; empty: DeepSpeed's default (1e9)
   std::string dtype = "bf16";              ///< fp32 | fp16 | bf16
   std::string optimizer = "adamw";         ///< adam | adamw | sgd | sgd-momentum
   std::string checkpointing = "none";      ///< none | selective | full

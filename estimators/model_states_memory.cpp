@@ -31,6 +31,15 @@ MemoryItem item(Category c, Location l, double bytes_per_param, double params, i
                     describe(bytes_per_param, params, partitions)};
 }
 
+// What the optimizer side keeps where: partial offload (offload_optimizer.ratio < 1) leaves the
+// first sub-groups of each partition on the device.
+void add_optimizer_side(std::vector<MemoryItem>& out, Category c, Location at, double bytes_per_param, double params,
+                        int partitions, const Plan& plan) {
+  const double kept = at == Location::kDevice ? 0 : ds_partial_offload_kept(params / partitions, plan) * partitions;
+  if (kept > 0) out.push_back(item(c, Location::kDevice, bytes_per_param, kept, partitions));
+  if (params > kept) out.push_back(item(c, at, bytes_per_param, params - kept, partitions));
+}
+
 }  // namespace
 
 double optimizer_state_bytes_per_param(const Plan& plan) {
@@ -60,9 +69,9 @@ std::vector<MemoryItem> model_states_memory(std::int64_t params, const Plan& pla
   std::vector<MemoryItem> out;
   Location params_at = stage >= 3 ? location_of(plan.offload_param) : Location::kDevice;
   out.push_back(item(Category::kParams, params_at, w, p, n_params));
-  if (mixed) out.push_back(item(Category::kMasterParams, optim_at, 4.0, p, n_optim));
+  if (mixed) add_optimizer_side(out, Category::kMasterParams, optim_at, 4.0, p, n_optim, plan);
   double optim_bytes = optimizer_state_bytes_per_param(plan);
-  if (optim_bytes > 0) out.push_back(item(Category::kOptimizerStates, optim_at, optim_bytes, p, n_optim));
+  if (optim_bytes > 0) add_optimizer_side(out, Category::kOptimizerStates, optim_at, optim_bytes, p, n_optim, plan);
 
   // Working gradients stay on the device unless ZeRO-Offload streams them out: with stage >= 2
   // each reduced bucket is copied into the CPU fp32 partition at once, so only the bucket
@@ -70,7 +79,7 @@ std::vector<MemoryItem> model_states_memory(std::int64_t params, const Plan& pla
   if (!(optim_offloaded && stage >= 2)) out.push_back(item(Category::kGradients, Location::kDevice, w, p, n_grads));
   if (optim_offloaded) {
     // ZeRO-Offload keeps an fp32 gradient partition beside the CPU optimizer (Ren et al. 2021 §4.1).
-    out.push_back(item(Category::kGradAccumFp32, optim_at, 4.0, p, n_optim));
+    add_optimizer_side(out, Category::kGradAccumFp32, optim_at, 4.0, p, n_optim, plan);
   } else if (mixed && plan.fp32_grad_accumulation_enabled()) {
     out.push_back(item(Category::kGradAccumFp32, Location::kDevice, 4.0, p, n_grads));
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "common/error.hpp"
 #include "common/suggest.hpp"
@@ -44,6 +45,13 @@ void check_offload(const Plan& p, std::vector<std::string>& out) {
   }
   if (p.offload_optimizer == OffloadDevice::kCpu && p.zero_stage == 0) {
     out.push_back("offload_optimizer=cpu needs ZeRO stage 1, 2 or 3 (got stage 0)");
+  }
+  if (p.offload_optimizer_ratio < 0 || p.offload_optimizer_ratio > 1) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%g", p.offload_optimizer_ratio);
+    out.push_back("offload_optimizer ratio=" + std::string(ratio) + " must be between 0 and 1");
+  } else if (p.partial_offload() && p.zero_stage != 3) {
+    out.push_back("a partial optimizer offload (ratio < 1) needs ZeRO stage 3 (got stage " + std::to_string(p.zero_stage) + ")");
   }
   if (p.offload_optimizer == OffloadDevice::kNvme && p.zero_stage < 3) {
     out.push_back("offload_optimizer=nvme needs ZeRO stage 3 (got stage " + std::to_string(p.zero_stage) +

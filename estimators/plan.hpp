@@ -35,6 +35,9 @@ struct Plan {
   int zero_stage = 0;                                 ///< ZeRO stage 0..3
   OffloadDevice offload_optimizer = OffloadDevice::kNone;  ///< cpu: stage 1-3; nvme: stage 3
   OffloadDevice offload_param = OffloadDevice::kNone;      ///< stage 3 only
+  /// offload_optimizer.ratio: the fraction of the optimizer's sub-groups offloaded (< 1: stage 3
+  /// only, the first sub-groups stay on the device; ds_partial_offload_on_device).
+  double offload_optimizer_ratio = 1.0;
   DType dtype = DType::kBf16;                         ///< working precision
   OptimizerKind optimizer = OptimizerKind::kAdamW;
   bool sgd_momentum = false;                          ///< SGD keeps a momentum buffer
@@ -64,10 +67,14 @@ struct Plan {
   std::optional<bool> fp32_grad_accumulation;
   Engine engine = Engine::kDeepSpeed;                 ///< whose buffers to price
 
+  /// Partial optimizer offload: some of the optimizer on the device, the rest offloaded.
+  bool partial_offload() const { return offload_optimizer != OffloadDevice::kNone && offload_optimizer_ratio < 1.0; }
   /// ds's engine runs its ZeRO optimizer (engine/zero): across more than one partition, or at
-  /// stage 3 with parameter offload on one (otherwise one rank runs the single-process optimizer).
+  /// stage 3 with parameter offload or partial optimizer offload on one (otherwise one rank runs
+  /// the single-process optimizer).
   bool ds_zero_sharded() const {
-    return zero_stage >= 1 && (zero_partitions() > 1 || (zero_stage == 3 && offload_param != OffloadDevice::kNone));
+    return zero_stage >= 1 &&
+           (zero_partitions() > 1 || (zero_stage == 3 && (offload_param != OffloadDevice::kNone || partial_offload())));
   }
   /// ds's own optimizer buffers are priced (estimators/ds_zero_memory.hpp): its ZeRO optimizer,
   /// or optimizer offload (CPU or NVMe) on any number of ranks.

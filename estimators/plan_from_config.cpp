@@ -83,6 +83,7 @@ Plan plan_from_config(const configs::Config& input, const ModelSpec& model, int 
   p.zero_stage = z.stage;
   p.offload_optimizer = offload_of(z.offload_optimizer.device);
   p.offload_param = offload_of(z.offload_param.device);
+  p.offload_optimizer_ratio = z.offload_optimizer.ratio;
   p.dtype = dtype_of(configs::compute_dtype(config));
   set_optimizer(config.optimizer, p);
   p.micro_batch = batch.train_micro_batch_size_per_gpu;

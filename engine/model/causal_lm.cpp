@@ -162,6 +162,10 @@ torch::Tensor CausalLM::head(const torch::Tensor& h) {
 }
 
 std::shared_ptr<CausalLM> build_model(const estimators::ModelSpec& spec, const ModelOptions& options) {
+  if (options.placeholders) {
+    PlaceholderParameters scope(torch::TensorOptions().dtype(options.dtype).device(options.device));
+    return std::make_shared<CausalLM>(spec, options);
+  }
   auto model = std::make_shared<CausalLM>(spec, options);
   init_weights(*model, options.seed);
   model->to(options.device, options.dtype);

@@ -26,6 +26,9 @@ struct ModelOptions {
   /// none | full (every block) | selective (attention core only) | every-N (blocks 0, N, 2N, ...).
   configs::CheckpointPolicy checkpointing;
   AttentionImpl attention = AttentionImpl::kAuto;
+  /// ZeRO-3's partitioned construction: every parameter is a placeholder (PlaceholderParameters)
+  /// of `dtype` on `device`, uninitialised; the values come from initial_values(), bucket by bucket.
+  bool placeholders = false;
 };
 
 /// One transformer block, pre-norm: h = x + attn(norm1(x)); y = h + mlp(norm2(h)).
@@ -116,7 +119,7 @@ class CausalLM : public torch::nn::Module {
 
 /// Builds the model on the CPU in fp32, initialises it from options.seed (init_weights), then
 /// moves it to options.device and options.dtype. Same spec and seed give bitwise the same
-/// weights on every device.
+/// weights on every device. With options.placeholders: nothing is allocated or initialised.
 std::shared_ptr<CausalLM> build_model(const estimators::ModelSpec& spec, const ModelOptions& options = {});
 
 /// Mean cross-entropy of logits [B, T, V] against targets [B, T], computed in fp32 (fp64 for

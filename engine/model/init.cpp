@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "engine/model/causal_lm.hpp"
 
@@ -21,28 +23,44 @@ bool is_residual_projection(std::string_view name) {
          ends_with(name, "mlp.down_proj");
 }
 
-void init_weights(CausalLM& model, std::uint64_t seed) {
+void initial_values(const CausalLM& model, std::uint64_t seed, const InitialValueFn& fn) {
   torch::NoGradGuard no_grad;
   at::Generator gen = at::detail::createCPUGenerator(seed);
   const double residual_std = kInitStd / std::sqrt(2.0 * static_cast<double>(model.spec().layers));
+  // Each value is drawn into a fresh tensor of the parameter's shape, which consumes the
+  // generator exactly as drawing into the parameter itself would.
+  auto normal = [&](const std::string& name, const torch::Tensor& like, double stddev) {
+    fn(name, torch::empty(like.sizes(), torch::kFloat).normal_(0.0, stddev, gen));
+  };
+  auto fill = [&](const std::string& name, const torch::Tensor& like, double value) {
+    if (like.defined()) fn(name, torch::full(like.sizes(), value, torch::kFloat));
+  };
   for (const auto& item : model.named_modules()) {
-    const std::string& name = item.key();
-    torch::nn::Module* m = item.value().get();
-    if (auto* e = dynamic_cast<Embedding*>(m)) {
-      e->weight.normal_(0.0, kInitStd, gen);
-    } else if (auto* l = dynamic_cast<Linear*>(m)) {
-      l->weight.normal_(0.0, is_residual_projection(name) ? residual_std : kInitStd, gen);
-      if (l->bias.defined()) l->bias.zero_();
-    } else if (auto* c = dynamic_cast<Conv1D*>(m)) {
-      c->weight.normal_(0.0, is_residual_projection(name) ? residual_std : kInitStd, gen);
-      if (c->bias.defined()) c->bias.zero_();
-    } else if (auto* n = dynamic_cast<LayerNorm*>(m)) {
-      n->weight.fill_(1.0);
-      n->bias.zero_();
-    } else if (auto* r = dynamic_cast<RmsNorm*>(m)) {
-      r->weight.fill_(1.0);
+    const std::string& module = item.key();
+    const std::string prefix = module.empty() ? "" : module + ".";
+    const torch::nn::Module* m = item.value().get();
+    if (const auto* e = dynamic_cast<const Embedding*>(m)) {
+      normal(prefix + "weight", e->weight, kInitStd);
+    } else if (const auto* l = dynamic_cast<const Linear*>(m)) {
+      normal(prefix + "weight", l->weight, is_residual_projection(module) ? residual_std : kInitStd);
+      fill(prefix + "bias", l->bias, 0.0);
+    } else if (const auto* c = dynamic_cast<const Conv1D*>(m)) {
+      normal(prefix + "weight", c->weight, is_residual_projection(module) ? residual_std : kInitStd);
+      fill(prefix + "bias", c->bias, 0.0);
+    } else if (const auto* n = dynamic_cast<const LayerNorm*>(m)) {
+      fill(prefix + "weight", n->weight, 1.0);
+      fill(prefix + "bias", n->bias, 0.0);
+    } else if (const auto* r = dynamic_cast<const RmsNorm*>(m)) {
+      fill(prefix + "weight", r->weight, 1.0);
     }
   }
+}
+
+void init_weights(CausalLM& model, std::uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> params;
+  for (const auto& item : model.named_parameters()) params.emplace(item.key(), item.value());
+  initial_values(model, seed, [&](const std::string& name, const torch::Tensor& value) { params.at(name).copy_(value); });
 }
 
 }  // namespace ds::engine::model

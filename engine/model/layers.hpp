@@ -69,6 +69,27 @@ class Embedding : public torch::nn::Module {
   torch::Tensor weight;
 };
 
+/// While one is alive on its thread, the layers built there get placeholder parameters: the
+/// right shape, dtype and device, backed by one element (every stride 0), so a model costs no
+/// memory to build. ZeRO-3 builds its model so (DeepSpeed's zero.Init) and fills each rank's
+/// partition from initial_values() one tensor at a time: no rank ever holds the whole model.
+class PlaceholderParameters {
+ public:
+  explicit PlaceholderParameters(const torch::TensorOptions& options);
+  ~PlaceholderParameters();
+  PlaceholderParameters(const PlaceholderParameters&) = delete;
+  PlaceholderParameters& operator=(const PlaceholderParameters&) = delete;
+
+ private:
+  const torch::TensorOptions* previous_;
+  torch::TensorOptions options_;
+};
+
+/// A new parameter of `shape`: uninitialised fp32 on the CPU, or a placeholder (above).
+torch::Tensor new_parameter(at::IntArrayRef shape);
+/// True for a placeholder parameter (several elements, one element of storage).
+bool is_placeholder(const torch::Tensor& t);
+
 /// The dtype norms, softmax and rotary tables compute in: fp32 for fp32/bf16/fp16 models,
 /// fp64 for fp64 models (used by the reference tests).
 torch::ScalarType compute_dtype(torch::ScalarType dtype);

@@ -22,6 +22,7 @@
 #include "engine/io/hf_config_writer.hpp"
 #include "engine/model/attention.hpp"
 #include "engine/model/causal_lm.hpp"
+#include "engine/model/init.hpp"
 #include "engine/offload/host_tier.hpp"
 #include "engine/offload/swap_file.hpp"
 #include "engine/train/evaluate.hpp"
@@ -83,6 +84,13 @@ bool param_offload(const configs::Config& config) {
   return config.zero_optimization.offload_param.device != configs::OffloadDevice::kNone;
 }
 
+// offload_optimizer.ratio < 1 (validated as stage 3 only): some sub-groups stay on the device,
+// which takes ZeRO-3's optimizer, over a group of one on one process as in DeepSpeed.
+bool partial_optimizer_offload(const configs::Config& config) {
+  const configs::OffloadOptimizerConfig& o = config.zero_optimization.offload_optimizer;
+  return o.device != configs::OffloadDevice::kNone && o.ratio < 1.0;
+}
+
 // offload_param nvme: where and how the parameter chunks are swapped.
 void apply_param_nvme(const configs::Config& config, int rank, const torch::Device& device, zero::ZeroOptions& zero) {
   const configs::OffloadParamConfig& p = config.zero_optimization.offload_param;
@@ -99,16 +107,11 @@ void apply_param_nvme(const configs::Config& config, int rank, const torch::Devi
 }
 
 // offload_optimizer: cpu puts the optimizer in host memory, nvme its Adam states in swap files
-// under nvme_path too. What ds train cannot offload yet is refused, never ignored.
+// under nvme_path too.
 void apply_optimizer_offload(const configs::Config& config, int rank, const torch::Device& device,
                              MixedPrecisionOptions& mp) {
   const configs::ZeroConfig& z = config.zero_optimization;
   if (z.offload_optimizer.device == configs::OffloadDevice::kNone) return;
-  if (z.offload_optimizer.ratio < 1.0) {
-    throw ConfigError(format_error("zero_optimization.offload_optimizer.ratio",
-                                   "partial offload is not supported by ds train yet",
-                                   std::to_string(z.offload_optimizer.ratio), "1"));
-  }
   mp.offload_optimizer = true;
   if (z.offload_optimizer.device != configs::OffloadDevice::kNvme) return;
   offload::NvmeOptions nvme;
@@ -189,7 +192,7 @@ struct Trainer::State {
   std::shared_ptr<model::CausalLM> model;
   std::unique_ptr<MixedPrecisionOptimizer> optimizer;  ///< one rank, or stage 0 (all-reduced gradients)
   std::unique_ptr<zero::ZeroOptimizer> zero;            ///< stages 1-3 on several ranks, or with offload_param
-  std::unique_ptr<comm::Communicator> local_comm;       ///< a group of one for ZeRO-3 with offload_param
+  std::unique_ptr<comm::Communicator> local_comm;       ///< a group of one for ZeRO-3 with offload_param or partial offload
   std::unique_ptr<LRSchedule> schedule;
   std::optional<data::TokenFile> file;
   std::optional<data::WindowSampler> sampler;
@@ -208,7 +211,10 @@ struct Trainer::State {
 
   bool is_rank0() const { return rank == 0; }
   // One of the two optimizers is set; the step path does not care which.
-  Optimizer& inner_optimizer() { return zero ? zero->optimizer() : optimizer->optimizer(); }
+  void set_betas(double beta1, double beta2) {
+    if (zero) zero->set_betas(beta1, beta2);
+    else optimizer->optimizer().set_betas(beta1, beta2);
+  }
   LossScaler& loss_scaler() { return zero ? zero->loss_scaler() : optimizer->loss_scaler(); }
   Precision precision() const { return zero ? zero->precision() : optimizer->precision(); }
   double loss_scale() const { return zero ? zero->loss_scale() : optimizer->loss_scale(); }
@@ -295,6 +301,8 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
   }
   if (o.device.is_cpu()) MemoryTracker::install();
   MemoryTracker::reset_peak(o.device);
+  // The offload tier's peak is this run's too (another trainer in the process may have gone before).
+  offload::HostTier::reset_peak();
   s.memory.emplace(o.device);
 
   // Data first: a bad file should fail before minutes of model building.
@@ -316,32 +324,41 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     s.eval_file = data::TokenFile::open(o.eval_data, eval_options);
   }
 
-  torch::manual_seed(static_cast<std::uint64_t>(o.config.ds.seed));
-  model::ModelOptions model_options;
-  model_options.seed = static_cast<std::uint64_t>(o.config.ds.seed);
-  model_options.device = o.device;
-  model_options.checkpointing = o.config.ds.activation_checkpointing;
-  s.model = model::build_model(o.model, model_options);
-  s.model->train();
-  s.memory->record("params");
-
   MixedPrecisionOptions mp;
   mp.precision = precision_of(configs::compute_dtype(o.config));
   mp.gradient_clipping = o.config.gradient_clipping;
   mp.fp16 = o.config.fp16;
   apply_optimizer_offload(o.config, s.rank, o.device, mp);
   const bool offload_param = param_offload(o.config);
+  const bool zero3_alone = offload_param || partial_optimizer_offload(o.config);
+  const int stage = o.config.zero_optimization.stage;
+  const bool zero_sharded = (s.world > 1 || zero3_alone) && stage >= 1;
+
+  torch::manual_seed(static_cast<std::uint64_t>(o.config.ds.seed));
+  model::ModelOptions model_options;
+  model_options.seed = static_cast<std::uint64_t>(o.config.ds.seed);
+  model_options.device = o.device;
+  model_options.checkpointing = o.config.ds.activation_checkpointing;
+  if (zero_sharded && stage == 3) {
+    // Partitioned construction (DeepSpeed's zero.Init): the model is built of placeholders in
+    // the model dtype and each rank keeps only its pieces of the initial values.
+    model_options.placeholders = true;
+    model_options.dtype = scalar_type_of(mp.precision);
+  }
+  s.model = model::build_model(o.model, model_options);
+  s.model->train();
+  s.memory->record("params");
+
   ParamGroupSpec group;
   for (const auto& item : s.model->named_parameters()) group.params.emplace_back(item.key(), item.value());
-  const int stage = o.config.zero_optimization.stage;
-  if (offload_param && o.comm == nullptr) {
+  if (zero3_alone && o.comm == nullptr) {
     // One process: the ZeRO optimizer's collectives over a group of one are local copies.
     comm::CommOptions local;
     local.device = o.device;
     s.local_comm = std::make_unique<comm::Communicator>(local);
     o.comm = s.local_comm.get();
   }
-  if ((s.world > 1 || offload_param) && stage >= 1) {
+  if (zero_sharded) {
     zero::ZeroOptions zero_options;
     zero_options.stage = stage;
     if (stage == 3) {
@@ -362,8 +379,17 @@ Trainer::Trainer(TrainerOptions options) : s_(std::make_unique<State>()) {
     zero_options.overlap_comm = o.config.zero_optimization.overlap_comm_effective();
     zero_options.offload_optimizer = mp.offload_optimizer;
     zero_options.nvme = mp.nvme;
+    zero_options.prefetch_bucket_size = o.config.zero_optimization.stage3_prefetch_bucket_size;
+    zero_options.max_live_parameters = o.config.zero_optimization.stage3_max_live_parameters;
+    zero_options.offload_ratio = o.config.zero_optimization.offload_optimizer.ratio;
+    zero_options.sub_group_size = o.config.zero_optimization.sub_group_size;
     zero_options.offload_param = offload_param;
     apply_param_nvme(o.config, s.rank, o.device, zero_options);
+    if (model_options.placeholders) {
+      zero_options.initial_values = [model = s.model.get(), seed = model_options.seed](const model::InitialValueFn& fn) {
+        model::initial_values(*model, seed, fn);
+      };
+    }
     s.zero = std::make_unique<zero::ZeroOptimizer>(group.params, optimizer_options(o.config.optimizer), mp, *o.comm,
                                                    zero_options);
     if (stage == 3) s.model->set_block_hooks(s.zero.get());
@@ -414,7 +440,7 @@ StepMetrics Trainer::train_step() {
   StepMetrics m;
   m.lr = s.schedule->lr();
   if (auto betas = s.schedule->betas()) {
-    s.inner_optimizer().set_betas(betas->first, betas->second);
+    s.set_betas(betas->first, betas->second);
   }
   const double scale = s.loss_scale() / static_cast<double>(o.grad_accum);
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(o.device));
@@ -497,9 +523,9 @@ std::filesystem::path Trainer::save() {
     checkpoint::write_fragment_shard(shard, s.rank, s.world, s.zero->stage(), s.zero->state_fragments());
     o.comm->barrier();
   }
-  // ZeRO-3 gathers the weights bucket by bucket: every rank takes part.
+  // ZeRO-3 gathers the weights bucket by bucket: every rank takes part, rank 0 alone keeps them.
   std::vector<NamedTensor> weights;
-  if (s.zero) weights = s.zero->model_state();
+  if (s.zero) weights = s.zero->model_state(s.is_rank0());
   if (s.is_rank0()) {
     checkpoint::CheckpointState ckpt;
     if (s.zero) {

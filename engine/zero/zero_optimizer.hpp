@@ -17,10 +17,15 @@
 //           backward recomputes the block (activation checkpointing is implied) with the bucket
 //           gathered again, and it is dropped once all its gradients have been reduce-scattered.
 //           Small parameters (stage3_param_persistence_threshold) can be one more bucket
-//           that stays gathered between steps. Not yet: prefetching the all-gathers, and
-//           partitioning at construction (the model is built whole on every rank, then
-//           partitioned). With offload_param nvme the chunks' reads from the swap file are
-//           prefetched (offload::SwappedParams).
+//           that stays gathered between steps. With ZeroOptions::initial_values the model is
+//           never whole on any rank: its parameters are placeholders and each rank keeps its
+//           pieces of the initial values as they are drawn (DeepSpeed's zero.Init). While a
+//           block runs, the next block's all-gather runs in the background within
+//           stage3_prefetch_bucket_size / stage3_max_live_parameters; with offload_param nvme
+//           the next chunk is read ahead from the swap file instead (offload::SwappedParams).
+// ZeRO-Offload puts the fp32 partitions in the offload tier and steps them with CPU Adam; with a
+// partial offload (stage 3, offload_ratio < 1) the partition's first sub-groups stay on the device
+// (TieredPartition) with a second optimizer of their own.
 // Then, on every rank: average over ranks, unscale (fp16), global norm (partial sums of squares
 // all-reduced, so every rank sees the same norm and the same overflow verdict), clip, update the
 // master partition, and all-gather the updated partitions bucket by bucket into the model's
@@ -40,12 +45,14 @@
 
 #include "engine/checkpoint/zero_fragments.hpp"
 #include "engine/model/causal_lm.hpp"
+#include "engine/model/init.hpp"
 #include "engine/offload/swapped_params.hpp"
 #include "engine/offload/swapped_states.hpp"
 #include "engine/train/flat_params.hpp"
 #include "engine/train/loss_scaler.hpp"
 #include "engine/train/mixed_precision.hpp"
 #include "engine/train/optimizer.hpp"
+#include "engine/zero/tiered_partition.hpp"
 #include "engine/zero/zero_layout.hpp"
 
 #include "engine/comm/process_group.hpp"
@@ -79,6 +86,17 @@ struct ZeroOptions {
   bool offload_optimizer = false;
   /// With offload_optimizer: Adam's states in NVMe swap files (offload_optimizer.device nvme).
   std::optional<offload::NvmeOptions> nvme;
+  /// With offload_optimizer at stage 3: the fraction of the partition's sub-groups (of
+  /// sub_group_size elements) offloaded, offload_optimizer.ratio. Below 1 the first sub-groups
+  /// (estimators::ds_partial_offload_on_device) stay on the device with an optimizer of their own,
+  /// as in DeepSpeed's partial offload.
+  double offload_ratio = 1.0;
+  /// Stage 3, partitioned construction (DeepSpeed's zero.Init): the parameters given are
+  /// placeholders (model::PlaceholderParameters) and this calls back with each one's initial
+  /// value, of which the rank keeps the pieces it owns, so no rank ever holds the whole model.
+  /// Unset: the parameters' own values.
+  std::function<void(const model::InitialValueFn&)> initial_values;
+  std::int64_t sub_group_size = 1'000'000'000;  ///< zero_optimization.sub_group_size
   /// Stage 3 (offload_param.device cpu): this rank's parameter chunks live in host memory
   /// (offload::HostTier) and each bucket is all-gathered from there onto the device when needed.
   bool offload_param = false;
@@ -87,13 +105,21 @@ struct ZeroOptions {
   /// the bucket needed next (forward: the next block, backward: the one before) is read ahead.
   std::optional<offload::NvmeOptions> param_nvme;
   std::int64_t param_buffer_size = 100'000'000;  ///< offload_param.buffer_size
+  /// Stage 3: while a block runs, the next block's bucket (forward: the one after; backward's
+  /// recomputation: the one before) is all-gathered in the background when it has at most this
+  /// many elements (stage3_prefetch_bucket_size; 0: no prefetch) and the gathered buckets,
+  /// it included, stay within max_live_parameters elements (stage3_max_live_parameters). Not
+  /// with offload_param nvme, whose chunks are read ahead from the swap file instead.
+  std::int64_t prefetch_bucket_size = 0;
+  std::int64_t max_live_parameters = 1'000'000'000;
 };
 
 class ZeroOptimizer : public model::BlockHooks {
  public:
   /// Takes over `params` (the model's named parameters; the same on every rank, e.g. built from
   /// the same seed): converts them to the precision's dtype in place and keeps this rank's
-  /// fp32 partition as the master. Throws UsageError for a stage other than 1 or 2.
+  /// fp32 partition as the master (from zero.initial_values when set). Throws UsageError for a
+  /// stage other than 1 to 3.
   ZeroOptimizer(const std::vector<train::NamedTensor>& params, const train::OptimizerOptions& optimizer,
                 const train::MixedPrecisionOptions& options, comm::Communicator& comm, const ZeroOptions& zero);
   ~ZeroOptimizer();
@@ -102,7 +128,14 @@ class ZeroOptimizer : public model::BlockHooks {
 
   double loss_scale() const { return scaler_.loss_scale(); }
   train::Precision precision() const { return options_.precision; }
+  /// The optimizer of the offloaded part of the partition (of all of it without partial offload).
   train::Optimizer& optimizer() { return optimizer_; }
+  /// Partial offload: the optimizer of the sub-groups kept on the device, else null.
+  train::Optimizer* device_optimizer() { return device_optimizer_.get(); }
+  /// Elements of this rank's partition kept on the device by partial offload (0 without it).
+  std::int64_t partial_on_device() const { return device_optimizer_ ? master_.on_device() : 0; }
+  /// Adam's betas for every optimizer of the partition (OneCycle's cycle_momentum).
+  void set_betas(double beta1, double beta2);
   train::LossScaler& loss_scaler() { return scaler_; }
   const ZeroLayout& layout() const { return layout_; }
   int stage() const { return zero_.stage; }
@@ -114,8 +147,9 @@ class ZeroOptimizer : public model::BlockHooks {
   train::StepResult step(double lr);
 
   /// The model's parameters in the model dtype, whole, by name. Stage 3 gathers them bucket by
-  /// bucket (a collective: every rank must call it).
-  std::vector<train::NamedTensor> model_state();
+  /// bucket into host memory (a collective: every rank must call it); with `keep` false the rank
+  /// only takes part and holds nothing (a rank that does not write them: no whole copy there).
+  std::vector<train::NamedTensor> model_state(bool keep = true);
 
   // Stage 3's model::BlockHooks (no-ops at stages 1-2): the non-block parameters are gathered
   // for the whole forward/backward, each block's just before it runs (forward, and backward's
@@ -124,12 +158,10 @@ class ZeroOptimizer : public model::BlockHooks {
   void before_block(std::int64_t index) override;
   torch::Tensor after_block(std::int64_t index, torch::Tensor output) override;
   void end_forward() override;
-  /// This rank's fp32 gradient partition (for tests).
-  const torch::Tensor& grad_partition() const { return grad32_; }
-  /// This rank's fp32 master partition.
-  const torch::Tensor& master_partition() const { return master_; }
   /// Stage 3 with offload_param nvme: the swapped chunks (for tests), else null.
   const offload::SwappedParams* swapped_params() const { return swapped_params_.get(); }
+  /// Stage 3: buckets found already gathered by a prefetch when they were needed (for tests).
+  std::int64_t prefetch_hits() const { return prefetch_hits_; }
 
   std::vector<checkpoint::Fragment> state_fragments() const;
   /// {"precision", "optimizer": Optimizer::state_meta(), "zero": {"stage", "world_size"},
@@ -154,6 +186,8 @@ class ZeroOptimizer : public model::BlockHooks {
   void release_bucket(std::size_t b);  ///< stage 3: drop them (keep only this rank's chunk)
   torch::Tensor owned_chunk(std::size_t b);  ///< stage 3: this rank's chunk of bucket b (model dtype)
   void store_owned();                        ///< stage 3: the master's values into the owned chunks
+  /// The master's initial values: this rank's pieces of `tensors`, or of zero_.initial_values.
+  void fill_master(const std::vector<torch::Tensor>& tensors);
   std::vector<std::string> state_kinds() const;
 
   train::MixedPrecisionOptions options_;
@@ -175,10 +209,23 @@ class ZeroOptimizer : public model::BlockHooks {
   std::vector<std::int64_t> group_bucket_;
   std::int64_t persistent_ = -1;               ///< stage 3: the persistent parameters' bucket, or -1
   void gather_group(std::size_t group);        ///< stage 3: gather_bucket of a group, if it has one
+  /// Stage 3: a bucket's all-gather running in the background (ZeroOptions::prefetch_bucket_size).
+  struct Prefetch {
+    std::size_t bucket = 0;
+    torch::Tensor whole, chunk;  ///< kept alive until the collective is done
+    comm::CommWork work;
+  };
+  std::optional<Prefetch> prefetch_;
+  std::int64_t prefetch_hits_ = 0;
+  void maybe_prefetch(std::int64_t next);  ///< starts next's all-gather if the limits allow
+  void drop_prefetch();                    ///< waits for a prefetch nobody asked for and drops it
   void gather_persistent();                    ///< stage 3: (re)fetch the persistent bucket after an update
   ZeroLayout layout_;
-  torch::Tensor master_;  ///< fp32 partition (host tier when offloaded)
-  torch::Tensor grad32_;  ///< fp32 gradient partition (host tier when offloaded)
+  TieredPartition master_;  ///< fp32 partition (host tier when offloaded, but for partial offload's first sub-groups)
+  TieredPartition grad32_;  ///< fp32 gradient partition, in the master's tiers
+  std::unique_ptr<train::Optimizer> device_optimizer_;  ///< partial offload: the device's sub-groups
+  /// The part of `partition` the main optimizer_ updates: the offloaded one, or all of it.
+  const torch::Tensor& main_part(const TieredPartition& partition) const;
   // stage 2: gradients staged per bucket until the bucket is complete
   std::vector<torch::Tensor> staging_;
   std::vector<std::size_t> arrived_;

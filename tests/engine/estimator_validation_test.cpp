@@ -217,6 +217,26 @@ TEST_F(EstimatorValidation, PersistentParametersZero3TwoRanks) {
   }
 }
 
+// Partial optimizer offload (offload_optimizer.ratio 0.5, sub-groups of 100,000): the first
+// sub-groups' master, Adam states and fp32 gradients stay on the device beside a device optimizer,
+// on two ranks and on one (ZeRO-3 over a group of one); the rest in host memory or on NVMe.
+TEST_F(EstimatorValidation, PartialOptimizerOffloadZero3) {
+  const std::string common = "--model ds-tiny --micro-batch 2 --seq 128 --zero-stage 3 --set zero_optimization.sub_group_size=100000 "
+                             "--set zero_optimization.offload_optimizer.ratio=0.5 ";
+  const std::string nvme = "--set zero_optimization.offload_optimizer.device=nvme --set zero_optimization.offload_optimizer.nvme_path='" +
+                           dir_->string() + "'";
+  const std::string cpu = "--set zero_optimization.offload_optimizer.device=cpu";
+  for (const std::string& args : {"--nproc 2 --dtype bf16 " + cpu, "--dtype fp32 " + cpu, "--nproc 2 --dtype bf16 " + nvme}) {
+    const bool swapped = args.find("nvme") != std::string::npos;
+    const bool two = args.find("nproc") != std::string::npos;
+    auto [device, host, nvme_ratio] = ratios(std::string("tiny_partial_") + (two ? "2" : "1") + (swapped ? "_nvme" : ""), common + args);
+    EXPECT_NEAR(device, 1.0, kTolerance) << args;
+    EXPECT_NEAR(host, 1.0, kTolerance) << args;
+    if (swapped) EXPECT_NEAR(nvme_ratio, 1.0, kTolerance) << args;
+    else EXPECT_EQ(nvme_ratio, 0.0) << args;
+  }
+}
+
 TEST_F(EstimatorValidation, OffloadCpuOneRankBf16) {
   auto [device, host, nvme] = ratios("tiny_offload_one", "--model ds-tiny --micro-batch 4 --seq 128 --dtype bf16 --zero-stage 2 "
                                                    "--set zero_optimization.offload_optimizer.device=cpu");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "estimators/buffer_memory.hpp"
 #include "estimators/model_states_memory.hpp"
 #include "estimators/param_count.hpp"
 
@@ -152,6 +155,50 @@ TEST(DsZeroMemory, NvmeSwapsAdamStatesInSubGroupsOfWholeBlocks) {
   EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kSwapBuffers, Phase::kAlways, Location::kCpu), 2 * 2 * 2048 * 4.0);
 }
 
+// DeepSpeed's stage 3 keeps sub-group i on the device when i < int((1 - ratio) x sub-groups).
+TEST(DsZeroMemory, PartialOffloadKeepsTheFirstSubGroupsOnTheDevice) {
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 0.5, 100), 500);
+  EXPECT_EQ(ds_partial_offload_on_device(1050, 0.5, 100), 500);  // 11 sub-groups: int(5.5)
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 0.0, 100), 1000);
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 1.0, 100), 0);
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 0.5, 5000), 0) << "one sub-group: int(0.5) keeps none";
+  // (1 - 0.9) x 10 is 0.9999999999999998 in doubles, so DeepSpeed keeps none of 10 either.
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 0.9, 100), 0);
+  EXPECT_EQ(ds_partial_offload_on_device(1000, 0.75, 100), 200);
+  EXPECT_EQ(ds_partial_offload_on_device(0, 0.5, 100), 0);
+}
+
+TEST(DsZeroMemory, PartialOffloadSplitsMasterStatesAndGradientPartition) {
+  Plan p = ds_plan(3, 2);
+  p.offload_optimizer = OffloadDevice::kCpu;
+  p.offload_optimizer_ratio = 0.5;
+  p.sub_group_size = 100;
+  // 2000 parameters over 2 ranks: 10 sub-groups of 100, the first 5 kept.
+  auto items = ds_zero_model_states(2000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways), 4 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kMasterParams, Phase::kAlways, Location::kCpu), 4 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways), 8 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways, Location::kCpu), 8 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways), 4 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 4 * 500);
+  // The kept sub-groups' optimizer runs on the device, with its scratch chunks there.
+  ParamCount count;
+  EXPECT_DOUBLE_EQ(bytes_of(buffer_memory(count, 2000, p, false), Category::kStepTemporaries, Phase::kAlways), 2 * 500 * 4.0);
+  // NVMe: only the offloaded part is swapped.
+  p.offload_optimizer = OffloadDevice::kNvme;
+  items = ds_zero_model_states(2000, p);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways), 8 * 500);
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kOptimizerStates, Phase::kAlways, Location::kNvme),
+                   2 * 4 * ds_nvme_layout(500, p).file_elements);
+  // One rank: ZeRO-3 over a group of one, as the engine runs it.
+  p = ds_plan(3, 1);
+  p.offload_optimizer = OffloadDevice::kCpu;
+  p.offload_optimizer_ratio = 0.5;
+  EXPECT_TRUE(p.ds_zero_sharded());
+  p.offload_optimizer_ratio = 1;
+  EXPECT_FALSE(p.ds_zero_sharded());
+}
+
 TEST(DsZeroMemory, GlooReduceScatterNeedsAReceiveBufferAsLargeAsTheBucket) {
   ParamCount count;
   count.per_layer = 100;
@@ -196,9 +243,27 @@ TEST(DsZeroMemory, Stage3GathersTheRestAndOneBlockWithBlockSizedBuckets) {
   Plan p = ds_plan(3, 2);  // overlap_comm on by default at stage 3
   // 4 blocks of 200 and 300 outside them: buckets of max(200, 300) elements.
   auto items = ds_zero_buffers(count, 4, 1100, p, false);
-  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 200));
+  // DeepSpeed's default prefetch (5e7 elements) gathers the next block while one runs.
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 2 * 200));
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 150);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kOptimizerStep), 0);
+  // No prefetch: when it is off, when a block exceeds it, when the live limit leaves no room for
+  // a second block, and when the parameters come from NVMe (read ahead instead).
+  auto gathered = [&](const Plan& plan) {
+    return bytes_of(ds_zero_buffers(count, 4, 1100, plan, false), Category::kGatheredParams, Phase::kForwardBackward);
+  };
+  for (auto off : std::vector<std::function<void(Plan&)>>{
+           [](Plan& q) { q.stage3_prefetch_bucket_size = 0; }, [](Plan& q) { q.stage3_prefetch_bucket_size = 199; },
+           [](Plan& q) { q.stage3_max_live_parameters = 699; },
+           [](Plan& q) { q.offload_param = OffloadDevice::kNvme; }}) {
+    Plan q = p;
+    off(q);
+    EXPECT_DOUBLE_EQ(gathered(q), 2 * (300 + 200));
+  }
+  Plan q = p;
+  q.stage3_prefetch_bucket_size = 200;
+  q.stage3_max_live_parameters = 700;
+  EXPECT_DOUBLE_EQ(gathered(q), 2 * (300 + 2 * 200)) << "both limits are inclusive";
 }
 
 TEST(DsZeroMemory, Stage1ReducesInTheStepAndCountsTheLargerOfReduceAndGather) {
@@ -240,7 +305,8 @@ TEST(DsZeroMemory, OneRankParameterOffloadIsZero3OverAGroupOfOne) {
   EXPECT_DOUBLE_EQ(bytes_of(states, Category::kGradients, Phase::kAlways), 0);
   EXPECT_DOUBLE_EQ(bytes_of(states, Category::kGradAccumFp32, Phase::kAlways, Location::kCpu), 4 * 1100);
   auto buffers = ds_zero_buffers(count, 4, 1100, p, /*cpu_device=*/true);
-  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 200));
+  // The rest, one block and the next (prefetched).
+  EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 2 * 200));
   // Two fp32 buckets of max(block, rest) = 300 (overlap_comm) and the chunk the one in flight is copied into.
   EXPECT_DOUBLE_EQ(bytes_of(buffers, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 300);
 }
@@ -259,14 +325,15 @@ TEST(DsZeroMemory, PersistentParametersStayWholeAndReduceAtTheEnd) {
   Plan p = ds_plan(3, 2);  // bf16, overlap_comm on at stage 3
   p.stage3_param_persistence_threshold = 60;
   auto items = ds_zero_buffers(count, 4, 1110, p, /*cpu_device=*/false);
-  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 150));
+  // The rest, one block and the next (prefetched).
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (300 + 2 * 150));
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kAlways), 2 * 210);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBlockBackward), 2 * 4 * 300 + 4 * 150 + 4 * 210);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kCommBuckets, Phase::kBackwardEnd), 4 * 210 + 4 * 105);
   p.stage3_param_persistence_threshold = 0;
   items = ds_zero_buffers(count, 4, 1110, p, false);
   EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kAlways), 0);
-  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (310 + 200));
+  EXPECT_DOUBLE_EQ(bytes_of(items, Category::kGatheredParams, Phase::kForwardBackward), 2 * (310 + 2 * 200));
 }
 
 }  // namespace

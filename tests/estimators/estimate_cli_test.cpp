@@ -139,6 +139,28 @@ TEST(EstimateCli, EngineDsPricesItsOwnZeroBuffers) {
   EXPECT_NE(bad.err.find("--engine"), std::string::npos) << bad.err;
 }
 
+// --offload-ratio: DeepSpeed's partial offload keeps the first sub-groups' master, states and
+// fp32 gradients on the device (llama-2-7b on 8 GPUs: 842 M parameters a rank, 9 sub-groups of
+// 1e8, int(0.5 x 9) = 4 kept).
+TEST(EstimateCli, PartialOffloadKeepsSubGroupsOnTheDevice) {
+  const std::string plan = "--json estimate memory --model llama-2-7b --gpu a100-80g --gpus-per-node 8 --stage 3 --plan "
+                           "--offload-optimizer cpu --sub-group-size 1e8";
+  DsRun whole = run_ds(plan);
+  DsRun partial = run_ds(plan + " --offload-ratio 0.5");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  ASSERT_EQ(partial.code, 0) << partial.err;
+  auto w = nlohmann::json::parse(whole.out), p = nlohmann::json::parse(partial.out);
+  EXPECT_EQ(p["plan"]["offload_optimizer_ratio"], 0.5);
+  EXPECT_EQ(p["plan"]["sub_group_size"], 100000000);
+  EXPECT_EQ(w["estimate"]["by_category"]["device"].value("optimizer_states", 0.0), 0);
+  EXPECT_DOUBLE_EQ(p["estimate"]["by_category"]["device"]["optimizer_states"].get<double>(), 8.0 * 4e8);
+  EXPECT_LT(p["estimate"]["by_category"]["cpu"]["optimizer_states"].get<double>(),
+            w["estimate"]["by_category"]["cpu"]["optimizer_states"].get<double>());
+  DsRun bad = run_ds("estimate memory --model llama-2-7b --gpu a100-80g --stage 2 --plan --offload-optimizer cpu --offload-ratio 0.5");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("needs ZeRO stage 3"), std::string::npos) << bad.err;
+}
+
 TEST(EstimateCli, BadInputExitsTwoWithTheReason) {
   DsRun r = run_ds("estimate memory --model llama-2-7");
   EXPECT_EQ(r.code, 2);

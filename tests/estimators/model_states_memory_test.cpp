@@ -88,6 +88,24 @@ TEST(ModelStates, ZeroOffloadMovesStatesAndGradientsToTheCpu) {
   EXPECT_DOUBLE_EQ(cpu, 16.0 * 1000 / 4);
 }
 
+// Partial offload (offload_optimizer.ratio 0.25 at stage 3): of each rank's 10 sub-groups of 100,
+// int(0.75 x 10) = 7 keep their master, states and fp32 gradients on the device.
+TEST(ModelStates, PartialOffloadKeepsSomeSubGroupsOnTheDevice) {
+  Plan p;
+  p.dtype = DType::kFp16;
+  p.zero_stage = 3;
+  p.offload_optimizer = OffloadDevice::kCpu;
+  p.offload_optimizer_ratio = 0.25;
+  p.sub_group_size = 100;
+  p.dp = 4;
+  auto items = model_states_memory(4000, p);
+  double cpu = 0;
+  for (const auto& i : items) cpu += i.location == Location::kCpu ? i.bytes : 0;
+  EXPECT_DOUBLE_EQ(cpu, 16.0 * 300);
+  // fp16 parameter partition (2 B) and 16 B for each kept element.
+  EXPECT_DOUBLE_EQ(model_states_device_bytes(4000, p), 2.0 * 1000 + 16.0 * 700);
+}
+
 // ZeRO-Infinity (stage 3, params and optimizer on NVMe): nothing stays on the device; NVMe holds
 // 2 + 4 + 8 + 4 = 18 bytes per parameter partition (DeepSpeed's 18 for offload_param).
 TEST(ModelStates, ZeroInfinityPutsEverythingOnNvme) {

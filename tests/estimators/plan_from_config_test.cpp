@@ -59,6 +59,12 @@ TEST(PlanFromConfig, Zero3NvmeInfinity) {
   p = plan_from_config(c, llama7b(), 8);
   EXPECT_EQ(p.sub_group_size, 12345);
   EXPECT_EQ(p.nvme_optimizer_buffers, 6);
+  EXPECT_DOUBLE_EQ(p.offload_optimizer_ratio, 1.0);
+  EXPECT_FALSE(p.partial_offload());
+  c.zero_optimization.offload_optimizer.ratio = 0.3;
+  p = plan_from_config(c, llama7b(), 8);
+  EXPECT_DOUBLE_EQ(p.offload_optimizer_ratio, 0.3);
+  EXPECT_TRUE(p.partial_offload());
 }
 
 // The HF Trainer's "auto" values resolved from the model (hidden 4096) as transformers does:

@@ -65,6 +65,18 @@ TEST(Plan, ImpossiblePlansSayWhy) {
   EXPECT_EQ(problems(p), (std::vector<std::string>{"zero_stage=4 is not a ZeRO stage (expected 0, 1, 2 or 3)"}));
 }
 
+TEST(Plan, PartialOffloadNeedsStage3) {
+  Plan p;
+  p.zero_stage = 2;
+  p.offload_optimizer = OffloadDevice::kCpu;
+  p.offload_optimizer_ratio = 0.5;
+  EXPECT_EQ(problems(p), (std::vector<std::string>{"a partial optimizer offload (ratio < 1) needs ZeRO stage 3 (got stage 2)"}));
+  p.zero_stage = 3;
+  EXPECT_TRUE(problems(p).empty());
+  p.offload_optimizer_ratio = 1.5;
+  EXPECT_EQ(problems(p), (std::vector<std::string>{"offload_optimizer ratio=1.5 must be between 0 and 1"}));
+}
+
 TEST(Plan, SizesAndWorld) {
   Plan p;
   p.micro_batch = 0;
