@@ -69,7 +69,10 @@ ZeroOptimizer::ZeroOptimizer(const std::vector<train::NamedTensor>& params, cons
     }
     on_device = estimators::ds_partial_offload_on_device(numel, zero_.offload_ratio, zero_.sub_group_size);
     // Every sub-group kept: nothing is offloaded after all.
-    if (on_device == numel) zero_.offload_optimizer = false, zero_.nvme.reset();
+    if (on_device == numel) {
+      zero_.offload_optimizer = false;
+      zero_.nvme.reset();
+    }
   }
   if (zero_.offload_optimizer) train::offload_to_host(optimizer_, device, zero_.nvme);
   if (zero_.offload_optimizer && on_device > 0) device_optimizer_ = std::make_unique<train::Optimizer>(optimizer);

@@ -130,10 +130,6 @@ class ZeroOptimizer : public model::BlockHooks {
   train::Precision precision() const { return options_.precision; }
   /// The optimizer of the offloaded part of the partition (of all of it without partial offload).
   train::Optimizer& optimizer() { return optimizer_; }
-  /// Partial offload: the optimizer of the sub-groups kept on the device, else null.
-  train::Optimizer* device_optimizer() { return device_optimizer_.get(); }
-  /// Elements of this rank's partition kept on the device by partial offload (0 without it).
-  std::int64_t partial_on_device() const { return device_optimizer_ ? master_.on_device() : 0; }
   /// Adam's betas for every optimizer of the partition (OneCycle's cycle_momentum).
   void set_betas(double beta1, double beta2);
   train::LossScaler& loss_scaler() { return scaler_; }
