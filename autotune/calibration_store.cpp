@@ -55,6 +55,7 @@ estimators::Plan plan_from_json(const json& j, const std::string& where) {
       field<std::int64_t>(j, "stage3_param_persistence_threshold", where, p.stage3_param_persistence_threshold);
   if (j.contains("overlap_comm")) p.overlap_comm = field<bool>(j, "overlap_comm", where, false);
   p.fused_attention = field<bool>(j, "fused_attention", where, p.fused_attention);
+  if (j.contains("engine")) p.engine = estimators::parse_engine(field<std::string>(j, "engine", where, "deepspeed"), where + ".engine");
   if (j.contains("fp32_grad_accumulation")) p.fp32_grad_accumulation = field<bool>(j, "fp32_grad_accumulation", where, false);
   return p;
 }
@@ -81,7 +82,8 @@ std::vector<CalibrationSample> samples_from_trials(const std::vector<profiles::T
     if ((t.device.rfind("cpu", 0) == 0) != cpu_cluster) { skip(t, "ran on " + t.device); continue; }
     try {
       auto model = estimators::load_model_spec(t.model, "trial " + std::to_string(t.id) + " model");
-      auto plan = plan_from_json(t.plan_json, "trial " + std::to_string(t.id) + " plan_json");
+      // Every trial is a run of ds train: priced as its engine ran it.
+      auto plan = estimators::as_run_by_ds(plan_from_json(t.plan_json, "trial " + std::to_string(t.id) + " plan_json"));
       profiles::ClusterSpec here = cluster;
       here.nodes = 1;
       here.gpus_per_node = t.world_size;

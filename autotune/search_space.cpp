@@ -89,6 +89,7 @@ SearchSpace::SearchSpace(const estimators::ModelSpec& model, const profiles::Clu
   base_.optimizer = options_.optimizer;
   base_.seq_len = options_.seq_len;
   base_.fused_attention = options_.fused_attention;
+  base_.engine = options_.engine;
 }
 
 std::int64_t SearchSpace::raw_size() const {
@@ -105,9 +106,9 @@ void SearchSpace::for_each(const std::function<void(const Plan&)>& visit, SkipCo
   SkipCounts local;
   SkipCounts& skip = skipped ? *skipped : local;
   // Combinations below a rejected level are counted all at once, so the counts add up to raw_size().
-  const std::int64_t per_zero = static_cast<std::int64_t>(o.dtypes.size() * o.checkpointing.size() *
-                                                          o.micro_batches.size() * o.bucket_sizes.size()) *
-                                grad_accum_choices(o);
+  const std::int64_t per_ckpt =
+      static_cast<std::int64_t>(o.micro_batches.size() * o.bucket_sizes.size()) * grad_accum_choices(o);
+  const std::int64_t per_zero = static_cast<std::int64_t>(o.dtypes.size() * o.checkpointing.size()) * per_ckpt;
   Plan p = base_;
   for (const Layout& layout : layouts_) {
     p.dp = layout.dp;
@@ -131,8 +132,15 @@ void SearchSpace::for_each(const std::function<void(const Plan&)>& visit, SkipCo
           p.offload_param = param;
           for (auto dtype : o.dtypes) {
             p.dtype = dtype;
-            for (auto ckpt : o.checkpointing) {
-              p.checkpointing = ckpt;
+            // Where the engine recomputes every block, the first checkpointing value stands for
+            // all of them, as full.
+            const bool recomputes = p.ds_recomputes_every_block();
+            for (std::size_t c = 0; c < o.checkpointing.size(); ++c) {
+              if (recomputes && c > 0) {
+                skip.engine_recompute += per_ckpt;
+                continue;
+              }
+              p.checkpointing = recomputes ? Checkpointing::kFull : o.checkpointing[c];
               for (auto mb : o.micro_batches) {
                 p.micro_batch = mb;
                 for (std::int64_t g = 0; g < grad_accum_choices(o); ++g) {

@@ -45,6 +45,9 @@ struct SearchSpaceOptions {
   std::int64_t seq_len = 2048;  ///< tokens per sequence (not searched)
   estimators::OptimizerKind optimizer = estimators::OptimizerKind::kAdamW;
   bool fused_attention = true;  ///< false on a CPU cluster (the engine materialises the scores there)
+  /// Whose engine runs the plans: ds's recomputes every block at sharded ZeRO-3, so those plans
+  /// take checkpointing full only (the other values are counted as `engine_recompute`).
+  estimators::Engine engine = estimators::Engine::kDeepSpeed;
 };
 
 /// The dp.tp.pp factorizations of `world` ranks allowed for `model`: tp divides the GPUs of a
@@ -58,7 +61,8 @@ struct SkipCounts {
   std::int64_t zero_offload = 0;     ///< offload the stage does not support (offload_param below 3, ...)
   std::int64_t pipeline_zero = 0;    ///< pp > 1 with ZeRO 2/3 (DeepSpeed's pipeline engine refuses it)
   std::int64_t global_batch = 0;     ///< global_batch not a multiple of micro_batch * dp
-  std::int64_t total() const { return zero_offload + pipeline_zero + global_batch; }
+  std::int64_t engine_recompute = 0;  ///< a second checkpointing value where ds's engine recomputes anyway
+  std::int64_t total() const { return zero_offload + pipeline_zero + global_batch + engine_recompute; }
 };
 
 /// The lazily enumerated plans of one model on one cluster.

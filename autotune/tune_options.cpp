@@ -103,6 +103,8 @@ TuneOptions resolve_tune_options(const SearchFlags& f, const estimators::ModelSp
   s.max_pp = f.max_pp;
   if (f.seq_len < 0) throw UsageError(format_error("--seq", "out of range", std::to_string(f.seq_len), "an integer >= 1"));
   s.seq_len = f.seq_len > 0 ? f.seq_len : std::min<std::int64_t>(model.max_seq, 4096);
+  s.engine = f.engine == "auto" ? (cluster.is_preset ? estimators::Engine::kDeepSpeed : estimators::Engine::kDs)
+                                : estimators::parse_engine(f.engine, "--engine");
   // The engine's CPU path materialises the attention scores (no fused kernel in LibTorch 1.13).
   s.fused_attention = cluster.device == profiles::DeviceKind::kGpu;
   o.objective = parse_objective(f.objective, "--objective");

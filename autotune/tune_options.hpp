@@ -22,6 +22,9 @@ struct SearchFlags {
   std::string dtypes;             ///< --dtype, e.g. "bf16,fp16"
   std::string bucket_sizes;       ///< --bucket-sizes, elements, e.g. "5e7,5e8"
   std::string optimizer = "adamw";  ///< --optimizer (not searched)
+  /// --engine: "ds", "deepspeed" or "auto" (ds on a measured profile, where --measure runs
+  /// ds train; deepspeed with a hardware preset).
+  std::string engine = "auto";
   std::string objective = "throughput";  ///< --objective
   int max_tp = 0;                 ///< --max-tp; 0: a node
   int max_pp = 0;                 ///< --max-pp; 0: the layers

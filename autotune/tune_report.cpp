@@ -72,10 +72,18 @@ std::string render_tune(const estimators::ModelSpec& model, const profiles::Clus
                         const TuneOptions& options, const TuneResult& r) {
   std::string out = "model:   " + estimators::describe_model(model, estimators::count_params(model)) + "\n";
   out += "cluster: " + estimators::describe_cluster(cluster) + "\n";
+  out += std::string("engine:  ") +
+         (options.space.engine == estimators::Engine::kDs ? "ds (ds train's buffers; ZeRO-3 recomputes every block)"
+                                                          : "deepspeed (DeepSpeed's buffers)") +
+         "\n";
   out += "search:  " + format_thousands(static_cast<std::uint64_t>(r.raw_combinations)) + " combinations, " +
          format_thousands(static_cast<std::uint64_t>(r.skipped.total())) + " not plans (" +
          std::to_string(r.skipped.zero_offload) + " offload/stage, " + std::to_string(r.skipped.pipeline_zero) +
-         " pipeline+ZeRO-2/3, " + std::to_string(r.skipped.global_batch) + " global batch), " +
+         " pipeline+ZeRO-2/3, " + std::to_string(r.skipped.global_batch) + " global batch" +
+         (r.skipped.engine_recompute > 0
+              ? ", " + std::to_string(r.skipped.engine_recompute) + " checkpointing where ds's ZeRO-3 recomputes anyway"
+              : std::string()) +
+         "), " +
          format_thousands(static_cast<std::uint64_t>(r.candidates)) + " candidates, " + pruned_line(r) + ", " +
          format_thousands(static_cast<std::uint64_t>(r.feasible)) + " ranked by " +
          std::string(objective_name(options.objective)) + " in " + fixed(r.elapsed_s, 3) + " s\n\n";
@@ -191,7 +199,9 @@ json tune_json(const estimators::ModelSpec& model, const profiles::ClusterSpec& 
           {"skipped",
            {{"zero_offload", r.skipped.zero_offload},
             {"pipeline_zero", r.skipped.pipeline_zero},
-            {"global_batch", r.skipped.global_batch}}},
+            {"global_batch", r.skipped.global_batch},
+            {"engine_recompute", r.skipped.engine_recompute}}},
+          {"engine", estimators::engine_name(options.space.engine)},
           {"candidates", r.candidates},
           {"pruned", pruned},
           {"feasible", r.feasible},

@@ -178,6 +178,10 @@ void add_search_flags(CLI::App* sub, SearchFlags& s) {
   sub->add_option("--max-tp", s.max_tp, "Largest tensor-parallel degree (default: a node)");
   sub->add_option("--max-pp", s.max_pp, "Largest pipeline degree (default: the layers)");
   sub->add_option("--optimizer", s.optimizer, "adam | adamw | sgd | sgd-momentum")->capture_default_str();
+  sub->add_option("--engine", s.engine,
+                  "ds | deepspeed | auto: whose engine runs the plans (auto: ds on a measured profile, deepspeed "
+                  "with --gpu)")
+      ->capture_default_str();
   sub->add_option("--objective", s.objective, "throughput | memory | cost")->capture_default_str();
   sub->add_option("--top", s.top_k, "Plans to show")->capture_default_str();
 }

@@ -86,7 +86,8 @@ Plan resolve_plan(const PlanOptions& o, const ModelSpec& model, const profiles::
   else if (o.overlap_comm != "auto") {
     throw UsageError(format_error("--overlap-comm", "unknown value", "'" + o.overlap_comm + "'", "true, false or auto"));
   }
-  return p;
+  // ds's engine recomputes every block at sharded ZeRO-3, whatever --checkpointing says.
+  return p.engine == Engine::kDs ? as_run_by_ds(p) : p;
 }
 
 }  // namespace ds::estimators

@@ -147,6 +147,12 @@ Engine parse_engine(std::string_view text, const std::string& what) {
   return parse_choice<Engine>(text, what, {{"deepspeed", Engine::kDeepSpeed}, {"ds", Engine::kDs}});
 }
 
+Plan as_run_by_ds(Plan plan) {
+  plan.engine = Engine::kDs;
+  if (plan.ds_recomputes_every_block()) plan.checkpointing = Checkpointing::kFull;
+  return plan;
+}
+
 void parse_optimizer(std::string_view text, const std::string& what, Plan& plan) {
   // 0..3 index the optimizer; 3 is SGD with momentum.
   int choice = parse_choice<int>(text, what, {{"adam", 0}, {"adamw", 1}, {"sgd", 2}, {"sgd-momentum", 3}});

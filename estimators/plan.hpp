@@ -83,6 +83,10 @@ struct Plan {
     return ds_zero_sharded() || offload_optimizer != OffloadDevice::kNone;
   }
 
+  /// ds's engine reruns every block in backward at ZeRO-3 when sharded (its backward fetches a
+  /// block's parameters again), whatever activation checkpointing the config asks for.
+  bool ds_recomputes_every_block() const { return engine == Engine::kDs && zero_stage == 3 && ds_zero_sharded(); }
+
   bool overlap_comm_enabled() const { return overlap_comm.value_or(zero_stage == 3); }
   bool fp32_grad_accumulation_enabled() const {
     return fp32_grad_accumulation.value_or(dtype == DType::kBf16 && zero_stage == 0);
@@ -106,6 +110,10 @@ Checkpointing parse_checkpointing(std::string_view text, const std::string& what
 Engine parse_engine(std::string_view text, const std::string& what);
 /// "adam", "adamw", "sgd" or "sgd-momentum" (case-insensitive); sets plan.optimizer and sgd_momentum.
 void parse_optimizer(std::string_view text, const std::string& what, Plan& plan);
+
+/// `plan` as ds's engine runs it: engine ds, and full activation checkpointing where the engine
+/// recomputes every block (ds_recomputes_every_block) -- what its step time and memory follow.
+Plan as_run_by_ds(Plan plan);
 
 /// Bytes of one element of the working precision: 4 for fp32, 2 for fp16/bf16.
 double dtype_bytes(DType d);

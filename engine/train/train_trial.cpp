@@ -18,7 +18,9 @@ profiles::Trial make_train_trial(const TrainerOptions& options, const TrainSumma
   t.status = status;
   t.model = options.model_name;
   t.model_json = estimators::model_json(options.model);
-  t.plan_json = estimators::plan_json(estimators::plan_from_config(options.config, options.model, world_size));
+  // The plan as this engine ran it (ZeRO-3 recomputing every block), which is what a cost model fits.
+  t.plan_json =
+      estimators::plan_json(estimators::as_run_by_ds(estimators::plan_from_config(options.config, options.model, world_size)));
   configs::WriteOptions canonical;
   canonical.all_keys = true;
   canonical.indent = -1;

@@ -61,11 +61,8 @@ struct PredictedPeaks {
   double device = 0, offload = 0, nvme = 0;
 };
 PredictedPeaks predict_peak(const TrainerOptions& o, int world) {
-  estimators::Plan plan = estimators::plan_from_config(o.config, o.model, world, "config");
+  estimators::Plan plan = estimators::as_run_by_ds(estimators::plan_from_config(o.config, o.model, world, "config"));
   plan.fused_attention = model::has_fused_attention();
-  plan.engine = estimators::Engine::kDs;
-  // The engine's ZeRO-3 recomputes every block in backward (its parameters are fetched again).
-  if (plan.ds_zero_sharded() && plan.zero_stage == 3) plan.checkpointing = estimators::Checkpointing::kFull;
   auto cluster = profiles::hardware_preset(o.device.is_cuda() ? "h100-80g" : "cpu-only");
   cluster.gpus_per_node = world;
   auto estimate = estimators::estimate_memory(o.model, estimators::count_params(o.model), cluster, plan);

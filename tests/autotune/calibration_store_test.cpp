@@ -93,6 +93,31 @@ TEST(CalibrationStore, FitsStoredTrialsAndReadsTheCoefficientsBack) {
   EXPECT_FALSE(ds::autotune::latest_calibration(store, "other", "round"));  // other machine
 }
 
+TEST(CalibrationStore, TrialsArePricedAsDsTrainRanThem) {
+  // A ZeRO-3 run on 2 ranks recomputed every block whatever its config asked: its sample prices
+  // the recompute, as the same plan with checkpointing full.
+  auto cluster = ds::test::round_cluster(2);
+  cluster.device = ds::profiles::DeviceKind::kCpu;
+  auto p = ds::test::base_plan();
+  p.dp = 2;
+  p.zero_stage = 3;
+  p.checkpointing = ds::estimators::Checkpointing::kNone;
+  ds::profiles::Trial t;
+  t.id = 1;
+  t.status = "ok";
+  t.model = "gpt2";
+  t.plan_json = ds::estimators::plan_json(p);
+  t.device = "cpu";
+  t.world_size = 2;
+  t.measured_step_time_s = 1.0;
+  auto samples = ds::autotune::samples_from_trials({t}, cluster, {}, nullptr);
+  ASSERT_EQ(samples.size(), 1u);
+  p.checkpointing = ds::estimators::Checkpointing::kFull;
+  auto full = ds::autotune::CostModel(ds::test::gpt2(), cluster, {}).estimate(p).raw_s;
+  EXPECT_GT(full[static_cast<int>(CostTerm::kRecompute)], 0);
+  EXPECT_EQ(samples[0].raw_s, full);
+}
+
 TEST(CalibrationStore, TrialsOnAnotherDeviceKindAreNotUsed) {
   auto cluster = ds::test::round_cluster(2);  // a GPU cluster
   std::vector<ds::autotune::SkippedTrial> skipped;

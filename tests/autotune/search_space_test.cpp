@@ -109,6 +109,36 @@ TEST(SearchSpace, GlobalBatchSetsAccumulationAndSkipsWhatDoesNotDivide) {
   EXPECT_EQ(space.count(), 2 + 3 + 3);
 }
 
+TEST(SearchSpace, DsEngineTakesFullCheckpointingWhereZero3Recomputes) {
+  auto o = small_axes();
+  o.stages = {2, 3};
+  o.offload_optimizer = {OffloadDevice::kNone};
+  o.offload_param = {OffloadDevice::kNone};
+  o.checkpointing = {Checkpointing::kNone, Checkpointing::kSelective, Checkpointing::kFull};
+  o.max_tp = 1;
+  o.max_pp = 1;
+  o.engine = ds::estimators::Engine::kDs;
+  // 2 ranks, dp 2: stage 2 keeps its 3 x 2 plans; stage 3 recomputes every block, so its 2
+  // micro-batches come once each, as full, and the other 2 x 2 combinations are skipped.
+  SearchSpace two(ds::test::gpt2(), ds::test::round_cluster(2), o);
+  std::vector<std::pair<int, Checkpointing>> seen;
+  SkipCounts skipped;
+  two.for_each([&](const Plan& p) {
+    EXPECT_EQ(p.engine, ds::estimators::Engine::kDs);
+    seen.emplace_back(p.zero_stage, p.checkpointing);
+  }, &skipped);
+  ASSERT_EQ(seen.size(), 6u + 2u);
+  EXPECT_EQ(seen[6], std::make_pair(3, Checkpointing::kFull));
+  EXPECT_EQ(seen[7], std::make_pair(3, Checkpointing::kFull));
+  EXPECT_EQ(skipped.engine_recompute, 4);
+  EXPECT_EQ(skipped.total() + 8, two.raw_size());
+  // One rank without offload: the single-process optimizer, every checkpointing value is a plan.
+  EXPECT_EQ(SearchSpace(ds::test::gpt2(), ds::test::round_cluster(1), o).count(), 12);
+  // DeepSpeed's engine checkpoints as the config says.
+  o.engine = ds::estimators::Engine::kDeepSpeed;
+  EXPECT_EQ(SearchSpace(ds::test::gpt2(), ds::test::round_cluster(2), o).count(), 12);
+}
+
 TEST(SearchSpace, RefusesEmptyAxesNamingTheFlag) {
   auto o = small_axes();
   o.micro_batches.clear();

@@ -125,11 +125,23 @@ TEST(TuneOptions, ParsesListsAndNamesTheFlagOnErrors) {
   EXPECT_EQ(o.space.global_batch, 64);
   EXPECT_EQ(o.space.seq_len, 1024);  // GPT-2's n_positions
 
+  // auto: ds's engine on a measured profile (where --measure runs ds train), DeepSpeed's on a preset.
+  EXPECT_EQ(o.space.engine, ds::estimators::Engine::kDs);
+  auto preset = cluster;
+  preset.is_preset = true;
+  EXPECT_EQ(ds::autotune::resolve_tune_options(f, model, preset).space.engine, ds::estimators::Engine::kDeepSpeed);
+  f.engine = "deepspeed";
+  EXPECT_EQ(ds::autotune::resolve_tune_options(f, model, cluster).space.engine, ds::estimators::Engine::kDeepSpeed);
+  f.engine = "ds";
+  EXPECT_EQ(ds::autotune::resolve_tune_options(f, model, preset).space.engine, ds::estimators::Engine::kDs);
+
   struct Case {
     SearchFlags flags;
     const char* message;
   };
-  std::vector<Case> bad(6);
+  std::vector<Case> bad(7);
+  bad[6].flags.engine = "torch";
+  bad[6].message = "--engine: unknown value (got 'torch'); expected one of deepspeed, ds";
   bad[0].flags.stages = "0,4";
   bad[0].message = "--stages: not a ZeRO stage (got '4'); expected 0, 1, 2 or 3";
   bad[1].flags.micro_batches = "1,,2";

@@ -134,6 +134,11 @@ TEST(EstimateCli, EngineDsPricesItsOwnZeroBuffers) {
   j = nlohmann::json::parse(deepspeed.out);
   EXPECT_EQ(j["plan"]["engine"], "deepspeed");
   EXPECT_EQ(j["estimate"]["by_category"]["device"].value("grad_accum_fp32", 0.0), 0);
+  // ds's ZeRO-3 across ranks recomputes every block, whatever --checkpointing says.
+  DsRun zero3 = run_ds("--json estimate memory --model ds-tiny --gpu cpu-only --gpus-per-node 2 --stage 3 "
+                       "--checkpointing none --engine ds");
+  ASSERT_EQ(zero3.code, 0) << zero3.err;
+  EXPECT_EQ(nlohmann::json::parse(zero3.out)["plan"]["checkpointing"], "full");
   DsRun bad = run_ds("estimate memory --model ds-tiny --engine torch");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--engine"), std::string::npos) << bad.err;

@@ -77,6 +77,28 @@ TEST(Plan, PartialOffloadNeedsStage3) {
   EXPECT_EQ(problems(p), (std::vector<std::string>{"offload_optimizer ratio=1.5 must be between 0 and 1"}));
 }
 
+TEST(Plan, AsRunByDsRecomputesAtShardedZero3Only) {
+  Plan p;
+  p.zero_stage = 3;
+  p.dp = 2;
+  p.checkpointing = Checkpointing::kNone;
+  EXPECT_FALSE(p.ds_recomputes_every_block());  // DeepSpeed's engine: as the config says
+  auto ran = ds::estimators::as_run_by_ds(p);
+  EXPECT_EQ(ran.engine, ds::estimators::Engine::kDs);
+  EXPECT_EQ(ran.checkpointing, Checkpointing::kFull);
+  p.checkpointing = Checkpointing::kSelective;
+  EXPECT_EQ(ds::estimators::as_run_by_ds(p).checkpointing, Checkpointing::kFull);
+  // One rank without parameter offload runs the single-process optimizer: no recompute.
+  p.dp = 1;
+  EXPECT_EQ(ds::estimators::as_run_by_ds(p).checkpointing, Checkpointing::kSelective);
+  p.offload_param = OffloadDevice::kCpu;
+  EXPECT_EQ(ds::estimators::as_run_by_ds(p).checkpointing, Checkpointing::kFull);
+  p = Plan{};
+  p.zero_stage = 2;
+  p.dp = 4;
+  EXPECT_EQ(ds::estimators::as_run_by_ds(p).checkpointing, Checkpointing::kNone);
+}
+
 TEST(Plan, SizesAndWorld) {
   Plan p;
   p.micro_batch = 0;
