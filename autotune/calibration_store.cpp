@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/table.hpp"
+#include "estimators/memory_estimate.hpp"
 #include "estimators/model_spec.hpp"
 #include "profiles/store.hpp"
 
@@ -94,6 +95,40 @@ std::vector<CalibrationSample> samples_from_trials(const std::vector<profiles::T
       out.push_back(s);
     } catch (const Error& e) {
       skip(t, e.what());
+    }
+  }
+  return out;
+}
+
+MemoryCorrection memory_correction(const std::vector<profiles::Trial>& trials, const profiles::ClusterSpec& cluster,
+                                   double max_scale) {
+  MemoryCorrection out;
+  const bool cpu_cluster = cluster.device == profiles::DeviceKind::kCpu;
+  for (const auto& t : trials) {
+    if (t.status != "oom" || (t.device.rfind("cpu", 0) == 0) != cpu_cluster) continue;
+    try {
+      auto model = estimators::load_model_spec(t.model, "trial " + std::to_string(t.id) + " model");
+      // As the trial stored it: ds train stores the plan as its engine ran it, the tuner the
+      // plan it priced, the one whose estimate is to be corrected.
+      auto plan = plan_from_json(t.plan_json, "trial " + std::to_string(t.id) + " plan_json");
+      profiles::ClusterSpec here = cluster;
+      here.nodes = 1;
+      here.gpus_per_node = t.world_size;
+      auto est = estimators::estimate_memory(model, estimators::count_params(model), here, plan);
+      auto fit = estimators::check_fit(est, here);
+      if (!fit.fits || est.device_peak_bytes <= 0) continue;  // the estimator already said so
+      // device_peak + headroom is what a rank may hold (on a CPU run, its share of the node).
+      const double limit = est.device_peak_bytes + fit.device_headroom_bytes;
+      const double scale = std::min(max_scale, 1.01 * limit / est.device_peak_bytes);
+      if (scale <= out.scale) continue;
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "memory: device estimates x%.2f since trial %lld ran out of memory (%s: predicted %.2f GiB of %.2f GiB)",
+                    scale, static_cast<long long>(t.id), t.model.c_str(), est.device_peak_bytes / 1073741824.0,
+                    limit / 1073741824.0);
+      out = {scale, t.id, line};
+    } catch (const Error&) {
+      continue;  // a model or plan this ds cannot read: nothing to learn from it
     }
   }
   return out;

@@ -35,6 +35,21 @@ std::vector<CalibrationSample> samples_from_trials(const std::vector<profiles::T
                                                    const CostModelOptions& cost_options,
                                                    std::vector<SkippedTrial>* skipped = nullptr);
 
+/// What out-of-memory trials say about the memory estimator: a trial the estimator let through
+/// that ran out of memory shows its device peaks are too low by at least (limit / predicted peak).
+struct MemoryCorrection {
+  double scale = 1.0;          ///< multiply device peaks by this before the fit check (>= 1)
+  std::int64_t trial_id = 0;   ///< the trial that set it; 0: no correction
+  std::string note;            ///< one line for the report; empty when scale is 1
+};
+
+/// The largest correction any "oom" trial of `trials` on the cluster's kind of device asks for:
+/// each is re-estimated on `cluster` (its ranks as one node's) and, where that plan fits, the
+/// scale that makes it not fit (1% beyond its limit) is taken. At most `max_scale`; trials ds
+/// cannot re-estimate are left out.
+MemoryCorrection memory_correction(const std::vector<profiles::Trial>& trials, const profiles::ClusterSpec& cluster,
+                                   double max_scale = 4.0);
+
 /// A stored fit.
 struct StoredCalibration {
   std::int64_t id = 0;

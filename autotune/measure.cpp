@@ -23,8 +23,8 @@ std::string fixed(double v, int decimals) {
 
 // A run `ds train` did not record (it died before its summary): recorded here so the failure is
 // kept with its plan.
-void record_failure(profiles::Store& store, const estimators::ModelSpec& model, const RankedPlan& ranked,
-                    const MeasuredRun& run, const MeasureOptions& o) {
+void record_failure(profiles::Store& store, const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
+                    const RankedPlan& ranked, const MeasuredRun& run, const MeasureOptions& o) {
   profiles::Trial t;
   t.source = "tune";
   t.status = run.status;
@@ -32,6 +32,7 @@ void record_failure(profiles::Store& store, const estimators::ModelSpec& model, 
   t.model_json = estimators::model_json(model);
   t.plan_json = estimators::plan_json(ranked.plan);
   t.machine_fingerprint = o.machine_fingerprint;
+  t.device = cluster.device == profiles::DeviceKind::kCpu ? "cpu" : "cuda";
   t.world_size = ranked.plan.world();
   t.micro_batch = ranked.plan.micro_batch;
   t.grad_accum = ranked.plan.grad_accum;
@@ -111,15 +112,19 @@ MeasureReport measure_plans(const estimators::ModelSpec& model, const profiles::
     m.rank = rank;
     m.ranked = ranked;
     m.run = runner.run(config_from_plan(ranked.plan, cluster, o.emit), ranked.plan, index++);
-    if (m.run.status != "ok" && !m.run.trial_id) record_failure(store, model, ranked, m.run, o);
+    if (m.run.status != "ok" && !m.run.trial_id) record_failure(store, model, cluster, ranked, m.run, o);
     if (m.run.status == "ok" && o.statistic != "mean") record_statistic(store, model, cluster, ranked, m.run, o);
     report.plans.push_back(std::move(m));
   }
 
   profiles::TrialQuery query;
   query.machine_fingerprint = o.machine_fingerprint;
-  auto samples = samples_from_trials(profiles::list_trials(store, query), cluster, options.cost);
+  const auto trials = profiles::list_trials(store, query);
+  auto samples = samples_from_trials(trials, cluster, options.cost);
   TuneOptions again = options;
+  // Runs that ran out of memory where the estimator said they fit correct it for the re-ranking.
+  report.memory = memory_correction(trials, cluster);
+  again.memory_scale = std::max(again.memory_scale, report.memory.scale);
   if (static_cast<int>(samples.size()) >= o.calibration.min_trials) {
     report.calibration = calibrate(samples, CostCoefficients{}, o.calibration);
     report.calibration_id = save_calibration(store, o.machine_fingerprint, cluster.source, *report.calibration);
@@ -149,7 +154,9 @@ nlohmann::json measure_json(const MeasureReport& r) {
   }
   return {{"plans", plans},
           {"calibration", r.calibration ? calibration_json(*r.calibration, r.calibration_id, r.cluster_source) : json()},
-          {"note", r.calibration_note}};
+          {"note", r.calibration_note},
+          {"memory_scale", r.memory.scale},
+          {"memory_note", r.memory.note}};
 }
 
 std::string render_measure(const MeasureReport& r) {
@@ -172,6 +179,7 @@ std::string render_measure(const MeasureReport& r) {
   } else {
     out += r.calibration_note + "\n";
   }
+  if (!r.memory.note.empty()) out += r.memory.note + "\n";
   return out;
 }
 

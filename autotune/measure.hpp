@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autotune/calibration.hpp"
+#include "autotune/calibration_store.hpp"
 #include "autotune/config_emitter.hpp"
 #include "autotune/tuner.hpp"
 
@@ -67,6 +68,7 @@ struct MeasureReport {
   std::int64_t calibration_id = 0;         ///< stored fit (0: none)
   std::string cluster_source;              ///< the cluster the fit is for (ClusterSpec::source)
   std::string calibration_note;            ///< why there is no fit
+  MemoryCorrection memory;                 ///< from the machine's out-of-memory trials, applied to the re-ranking
   TuneResult reranked;                     ///< the search again with the new coefficients
 };
 

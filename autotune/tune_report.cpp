@@ -202,6 +202,7 @@ json tune_json(const estimators::ModelSpec& model, const profiles::ClusterSpec& 
             {"global_batch", r.skipped.global_batch},
             {"engine_recompute", r.skipped.engine_recompute}}},
           {"engine", estimators::engine_name(options.space.engine)},
+          {"memory_scale", options.memory_scale},
           {"candidates", r.candidates},
           {"pruned", pruned},
           {"feasible", r.feasible},

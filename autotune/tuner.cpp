@@ -28,8 +28,8 @@ std::string pruned_summary(const TuneResult& r) {
 // descriptions, so this memo is the difference between 10^5 plans in 0.5 s and in 0.1 s.
 class MemoryMemo {
  public:
-  MemoryMemo(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster)
-      : model_(model), cluster_(cluster), count_(estimators::count_params(model)) {}
+  MemoryMemo(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster, double device_scale)
+      : model_(model), cluster_(cluster), count_(estimators::count_params(model)), device_scale_(device_scale) {}
 
   struct Entry {
     double device = 0, cpu = 0, nvme = 0;
@@ -42,6 +42,7 @@ class MemoryMemo {
     auto [it, inserted] = memo_.try_emplace(key(key_plan));
     if (inserted) {
       auto mem = estimators::estimate_memory(model_, count_, cluster_, key_plan);
+      mem.device_peak_bytes *= device_scale_;
       it->second = {mem.device_peak_bytes, mem.cpu_peak_bytes_per_node, mem.nvme_bytes_per_node,
                     estimators::check_fit(mem, cluster_)};
     }
@@ -68,6 +69,7 @@ class MemoryMemo {
   const estimators::ModelSpec& model_;
   const profiles::ClusterSpec& cluster_;
   estimators::ParamCount count_;
+  double device_scale_;
   std::unordered_map<Key, Entry, KeyHash> memo_;
 };
 
@@ -125,7 +127,7 @@ TuneResult tune(const estimators::ModelSpec& model, const profiles::ClusterSpec&
   const auto start = std::chrono::steady_clock::now();
   SearchSpace space(model, cluster, options.space);
   CostModel cost(model, cluster, options.cost);
-  MemoryMemo memory(model, cluster);
+  MemoryMemo memory(model, cluster, std::max(1.0, options.memory_scale));
   TuneResult result;
   result.raw_combinations = space.raw_size();
   const auto worse = [&](const RankedPlan& a, const RankedPlan& b) { return ranks_before(a, b, options.objective); };

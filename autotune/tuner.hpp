@@ -29,6 +29,9 @@ struct TuneOptions {
   CostModelOptions cost;
   Objective objective = Objective::kThroughput;
   int top_k = 10;  ///< plans kept in the result, best first
+  /// Device peaks are multiplied by this before pruning: >1 after runs the estimator let
+  /// through ran out of memory (memory_correction in autotune/calibration_store.hpp).
+  double memory_scale = 1.0;
 };
 
 /// One ranked plan.

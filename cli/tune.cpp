@@ -92,18 +92,26 @@ MeasureReport run_measure(const TuneFlags& f, const estimators::ModelSpec& model
   return measure_plans(model, cluster, options, result, runner, store, m);
 }
 
-// The newest coefficients fitted on this machine for this cluster source, applied to `options`;
-// returns the line that says so (empty when there are none).
+// The newest coefficients fitted on this machine for this cluster source, and the memory
+// correction its out-of-memory trials ask for, applied to `options`; returns the lines that say
+// so (empty when there are none).
 std::string apply_calibration(const profiles::ClusterSpec& cluster, const GlobalOptions& global, TuneOptions& options) {
   profiles::Store store(profiles::resolve_db_path(global.db_path));
-  auto fit = latest_calibration(store, profiles::read_machine_info().fingerprint(), cluster.source);
-  if (!fit) return "";
+  const std::string machine = profiles::read_machine_info().fingerprint();
+  std::string out;
+  profiles::TrialQuery query;
+  query.machine_fingerprint = machine;
+  const auto memory = memory_correction(profiles::list_trials(store, query), cluster);
+  options.memory_scale = memory.scale;
+  if (!memory.note.empty()) out += memory.note + " (--no-calibration to ignore)\n";
+  auto fit = latest_calibration(store, machine, cluster.source);
+  if (!fit) return out;
   options.cost.coefficients = fit->calibration.coefficients;
   char line[200];
   std::snprintf(line, sizeof line, "calibration %lld: %d trials, step-time MAPE %.1f%% -> %.1f%% (--no-calibration to ignore)\n",
                 static_cast<long long>(fit->id), fit->calibration.trials, 100 * fit->calibration.mape_before,
                 100 * fit->calibration.mape_after);
-  return line;
+  return line + out;
 }
 
 // Stores the run, its candidates and its choice (`ds tune history`); returns the run's id.

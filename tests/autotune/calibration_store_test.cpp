@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "estimators/estimate_json.hpp"
+#include "estimators/memory_estimate.hpp"
 #include "profiles/store.hpp"
 #include "tests/autotune/tune_fixtures.hpp"
 
@@ -116,6 +117,44 @@ TEST(CalibrationStore, TrialsArePricedAsDsTrainRanThem) {
   auto full = ds::autotune::CostModel(ds::test::gpt2(), cluster, {}).estimate(p).raw_s;
   EXPECT_GT(full[static_cast<int>(CostTerm::kRecompute)], 0);
   EXPECT_EQ(samples[0].raw_s, full);
+}
+
+TEST(CalibrationStore, OutOfMemoryTrialsScaleTheDevicePeaks) {
+  auto cluster = ds::test::round_cluster(2);
+  cluster.device_memory_bytes = 16.0 * 1024 * 1024 * 1024;  // GPT-2 at micro-batch 4 needs ~6.4 GiB
+  auto model = ds::test::gpt2();
+  auto p = ds::test::base_plan();
+  p.dp = 2;
+  p.micro_batch = 4;
+  const auto count = ds::estimators::count_params(model);
+  auto est = ds::estimators::estimate_memory(model, count, cluster, p);
+  ASSERT_TRUE(ds::estimators::check_fit(est, cluster).fits);
+  const auto trial = [&](std::int64_t id, const char* status, const char* device) {
+    ds::profiles::Trial t;
+    t.id = id;
+    t.status = status;
+    t.model = "gpt2";
+    t.plan_json = ds::estimators::plan_json(p);
+    t.device = device;
+    t.world_size = 2;
+    return t;
+  };
+  // Finished runs, failures other than memory and runs on another kind of device say nothing.
+  EXPECT_EQ(ds::autotune::memory_correction({trial(1, "ok", "cuda:0"), trial(2, "failed", "cuda"),
+                                             trial(3, "oom", "cpu")},
+                                            cluster)
+                .scale,
+            1.0);
+  // The estimator let trial 4 through and it ran out of 16 GiB: peaks scale by 1% beyond 16 GiB
+  // over its prediction, so that plan no longer fits.
+  auto correction = ds::autotune::memory_correction({trial(1, "ok", "cuda:0"), trial(4, "oom", "cuda")}, cluster);
+  EXPECT_EQ(correction.trial_id, 4);
+  EXPECT_NEAR(correction.scale, 1.01 * cluster.device_memory_bytes / est.device_peak_bytes, 1e-9);
+  EXPECT_NE(correction.note.find("trial 4 ran out of memory"), std::string::npos) << correction.note;
+  est.device_peak_bytes *= correction.scale;
+  EXPECT_FALSE(ds::estimators::check_fit(est, cluster).fits);
+  // Bounded: a run that failed far below its prediction does not prune everything.
+  EXPECT_DOUBLE_EQ(ds::autotune::memory_correction({trial(4, "oom", "cuda")}, cluster, 1.5).scale, 1.5);
 }
 
 TEST(CalibrationStore, TrialsOnAnotherDeviceKindAreNotUsed) {

@@ -67,6 +67,8 @@ TEST(Measure, RecordsFailuresRecalibratesAndReranks) {
   ds::profiles::Store store(":memory:");
   auto model = ds::test::gpt2();
   auto cluster = ds::test::round_cluster(2);
+  // 16 GiB devices: the plan that runs out of memory is within memory_correction's 4x of it.
+  cluster.device_memory_bytes = 16.0 * 1024 * 1024 * 1024;
   ds::autotune::TuneOptions o;
   o.space.micro_batches = {1, 2, 4};
   o.space.bucket_sizes = {500'000'000};
@@ -103,6 +105,17 @@ TEST(Measure, RecordsFailuresRecalibratesAndReranks) {
     if (p.run.step_time_s) EXPECT_NEAR(p.predicted_after_s, *p.run.step_time_s, 0.01 * *p.run.step_time_s);
   }
   EXPECT_EQ(report.reranked.candidates, result.candidates);
+  // The plan that ran out of memory is not ranked again: the estimator's device peaks were
+  // scaled until it no longer fits, and with it every plan that needs as much.
+  EXPECT_GT(report.memory.scale, 1.0) << report.memory.note;
+  EXPECT_EQ(report.memory.trial_id, failures[0].id);
+  const auto& oom_plan = report.plans[1].ranked.plan;
+  for (const auto& r : report.reranked.top) {
+    EXPECT_FALSE(ds::estimators::plan_json(r.plan) == ds::estimators::plan_json(oom_plan)) << "ranked again";
+    EXPECT_LT(r.device_peak_bytes, report.plans[1].ranked.device_peak_bytes * report.memory.scale);
+  }
+  EXPECT_GT(report.reranked.pruned_total(), result.pruned_total());
+  EXPECT_NE(ds::autotune::render_measure(report).find(report.memory.note), std::string::npos);
   EXPECT_NE(ds::autotune::render_measure(report).find("measured s"), std::string::npos);
 }
 

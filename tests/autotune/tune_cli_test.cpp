@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <string>
 
+#include "profiles/machine_info.hpp"
+#include "profiles/store.hpp"
+#include "profiles/trials.hpp"
 #include "tests/support/run_ds.hpp"
 
 namespace {
@@ -35,6 +39,44 @@ TEST(TuneCli, JsonRanksByThroughput) {
   }
   // 6 layouts x 4 stages x 3 x 3 offloads x 2 micro-batches x 3 checkpointing x 1 dtype x 1 bucket.
   EXPECT_EQ(j["raw_combinations"], 6 * 4 * 9 * 2 * 3);
+}
+
+// A plan that ran out of memory on this machine (an "oom" trial, as --measure records it) is not
+// ranked by later runs: the device estimates are scaled past it, and the report says so.
+TEST(TuneCli, OutOfMemoryTrialCorrectsLaterRuns) {
+  const std::string path = ::testing::TempDir() + "tune_cli_oom.db";
+  std::remove(path.c_str());
+  // 16 GiB devices: plan #1 needs more than a quarter of them (memory_correction's 4x bound).
+  const std::string db_flag = "--db '" + path + "' ";
+  const std::string small = kSmall + "--gpu-mem 16GiB ";
+  DsRun first = run_ds(db_flag + "--json tune " + small + "--top 1 --no-record");
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto chosen = nlohmann::json::parse(first.out)["top"][0];
+  EXPECT_EQ(nlohmann::json::parse(first.out)["memory_scale"], 1.0);
+  {
+    ds::profiles::Store store(path);
+    ds::profiles::Trial t;
+    t.source = "tune";
+    t.status = "oom";
+    t.model = "gpt2";
+    t.plan_json = chosen["plan"];
+    t.machine_fingerprint = ds::profiles::read_machine_info().fingerprint();
+    t.device = "cuda";
+    t.world_size = 4;
+    ds::profiles::record_trial(store, t);
+  }
+  DsRun again = run_ds(db_flag + "--json tune " + small + "--top 1 --no-record");
+  ASSERT_EQ(again.code, 0) << again.err;
+  const auto j = nlohmann::json::parse(again.out);
+  EXPECT_GT(j["memory_scale"].get<double>(), 1.0);
+  EXPECT_NE(j["top"][0]["plan"], chosen["plan"]);
+  EXPECT_LT(j["top"][0]["memory"]["device_peak_bytes"].get<double>(),
+            chosen["memory"]["device_peak_bytes"].get<double>() * j["memory_scale"].get<double>());
+  DsRun text = run_ds(db_flag + "tune " + small + "--top 1 --no-record");
+  EXPECT_NE(text.out.find("memory: device estimates x"), std::string::npos) << text.out;
+  DsRun ignored = run_ds(db_flag + "--json tune " + small + "--top 1 --no-record --no-calibration");
+  ASSERT_EQ(ignored.code, 0) << ignored.err;
+  EXPECT_EQ(nlohmann::json::parse(ignored.out)["top"][0]["plan"], chosen["plan"]);
 }
 
 TEST(TuneCli, BadFlagsExitTwoNamingTheFlag) {
