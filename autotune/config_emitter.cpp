@@ -114,10 +114,11 @@ configs::Config config_from_plan(const Plan& p, const profiles::ClusterSpec& clu
   return c;
 }
 
-std::string launch_line(const profiles::ClusterSpec& cluster, const std::string& config_path) {
+std::string launch_line(const profiles::ClusterSpec& cluster, const std::string& config_path, bool config_has_data) {
   std::string line = "ds train --nproc " + std::to_string(cluster.gpus_per_node);
   if (cluster.nodes > 1) line += " --hostfile hostfile";
-  return line + " --config " + config_path;
+  line += " --config " + config_path;
+  return config_has_data ? line : line + " --data data/train.bin";
 }
 
 }  // namespace ds::autotune

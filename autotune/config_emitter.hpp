@@ -28,7 +28,7 @@ configs::Config config_from_plan(const estimators::Plan& plan, const profiles::C
                                  const EmitOptions& options);
 
 /// `ds train --nproc <ranks per node> --config <path>` (with --hostfile hostfile on more than one
-/// node).
-std::string launch_line(const profiles::ClusterSpec& cluster, const std::string& config_path);
+/// node, and `--data data/train.bin` to fill in when the config names no data).
+std::string launch_line(const profiles::ClusterSpec& cluster, const std::string& config_path, bool config_has_data = true);
 
 }  // namespace ds::autotune

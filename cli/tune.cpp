@@ -131,8 +131,10 @@ std::string write_config(const TuneFlags& f, const profiles::ClusterSpec& cluste
   emit.model = f.model.model;
   emit.nvme_path = f.nvme_path;
   emit.steps = f.steps;
+  // Absolute, so the config runs from any directory.
+  if (!f.data.empty()) emit.data = std::filesystem::absolute(f.data).string();
   configs::save_config(config_from_plan(result.top.front().plan, cluster, emit), f.out);
-  return launch_line(cluster, f.out);
+  return launch_line(cluster, f.out, !emit.data.empty());
 }
 
 void print(const std::string& text) { std::fputs(text.c_str(), stdout); }
@@ -269,7 +271,7 @@ void register_tune(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--train-steps", f->steps, "ds.steps of the written config (0: unset)");
   cmd->add_option("--measure", f->measure, "Run the top K plans for a few steps through ds train, recalibrate, re-rank");
   cmd->add_option("--explore", f->explore, "With --measure: extra plans picked further down the top list")->capture_default_str();
-  cmd->add_option("--data", f->data, "With --measure: token file to train on (`ds data prepare`)");
+  cmd->add_option("--data", f->data, "Token file (`ds data prepare`): --measure trains on it; --out writes it as ds.data");
   cmd->add_option("--measure-steps", f->measure_steps, "With --measure: steps per run (the first is not timed)")
       ->capture_default_str();
   cmd->add_option("--measure-dir", f->measure_dir, "With --measure: run directories go here")->capture_default_str();

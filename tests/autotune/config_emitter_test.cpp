@@ -97,6 +97,8 @@ TEST(ConfigEmitter, LaunchLine) {
   EXPECT_EQ(ds::autotune::launch_line(cluster, "ds_config.json"), "ds train --nproc 8 --config ds_config.json");
   cluster.nodes = 4;
   EXPECT_EQ(ds::autotune::launch_line(cluster, "c.json"), "ds train --nproc 8 --hostfile hostfile --config c.json");
+  EXPECT_EQ(ds::autotune::launch_line(cluster, "c.json", /*config_has_data=*/false),
+            "ds train --nproc 8 --hostfile hostfile --config c.json --data data/train.bin");
 }
 
 }  // namespace

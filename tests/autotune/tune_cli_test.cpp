@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "profiles/machine_info.hpp"
@@ -110,6 +112,38 @@ TEST(TuneCli, OutWritesAConfigThatConfigCheckAccepts) {
   EXPECT_NE(r.out.find("ds train --nproc 4 --config " + path), std::string::npos) << r.out;
   DsRun check = ds::test::run_ds("config check --world-size 4 " + path);
   EXPECT_EQ(check.code, 0) << check.out << check.err;
+}
+
+// End to end on this machine's CPU: --measure trains the top plans in ds train on 2 real ranks,
+// and the config --out writes passes `ds config check` and runs in `ds train` as written.
+TEST(TuneCli, MeasuredPlansRunInDsTrainAndTheWrittenConfigRunsAsIs) {
+  const std::string dir = ::testing::TempDir() + "tune_measure_e2e/";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream text(dir + "corpus.txt");
+    for (int i = 0; i < 4000; ++i) text << "plan " << i % 97 << " measured, priced and ranked again. ";
+  }
+  const std::string db_flag = "--db '" + dir + "t.db' ";
+  DsRun data = run_ds(db_flag + "-q data prepare --tokenizer byte --input '" + dir + "corpus.txt' --out '" + dir + "train.bin'");
+  ASSERT_EQ(data.code, 0) << data.err;
+  DsRun r = run_ds(db_flag +
+                   "tune --model ds-tiny --gpu cpu-only --gpus-per-node 2 --seq 64 --dtype fp32 --max-tp 1 --max-pp 1 "
+                   "--micro-batch 1,2 --checkpointing none --offload-optimizer none --offload-param none --stages 0,2 "
+                   "--bucket-sizes 5e8 --top 4 --measure 2 --explore 1 --measure-steps 3 --measure-dir '" + dir +
+                   "runs' --data '" + dir + "train.bin' --out '" + dir + "cfg.json'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("not recalibrated: 3 finished trials on this machine, 4 needed"), std::string::npos) << r.out;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(std::filesystem::exists(dir + "runs/measure-" + std::to_string(i) + "/metrics.jsonl")) << i;
+  EXPECT_NE(r.out.find("ds train --nproc 2 --config " + dir + "cfg.json\n"), std::string::npos) << r.out;
+  DsRun check = run_ds("config check --world-size 2 '" + dir + "cfg.json'");
+  EXPECT_EQ(check.code, 0) << check.out << check.err;
+  DsRun train = run_ds(db_flag + "-q train --nproc 2 --config '" + dir + "cfg.json' --steps 2 --out '" + dir + "run'");
+  ASSERT_EQ(train.code, 0) << train.err;
+  std::ifstream metrics(dir + "run/metrics.jsonl");
+  int steps = 0;
+  for (std::string line; std::getline(metrics, line);) steps += !line.empty();
+  EXPECT_EQ(steps, 2);
 }
 
 }  // namespace
