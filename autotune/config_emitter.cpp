@@ -97,6 +97,10 @@ configs::Config config_from_plan(const Plan& p, const profiles::ClusterSpec& clu
     c.provenance.set_keys.insert("pipeline.stages");
   }
   if (p.tp > 1) c.tensor_parallel.autotp_size = p.tp;
+  if (p.sp > 1) {
+    c.sequence_parallel_size = p.sp;
+    c.provenance.set_keys.insert("sequence_parallel_size");
+  }
 
   auto& ds = c.ds;
   ds.model = o.model;

@@ -16,9 +16,9 @@ using estimators::OffloadDevice;
 using estimators::Plan;
 using profiles::DeviceKind;
 
-constexpr const char* kTermNames[kCostTermCount] = {"compute",   "attention",     "recompute", "dp_comm",
-                                                    "tp_comm",   "pp_comm",       "offload",   "optimizer",
-                                                    "cpu_optimizer", "bubble",    "overhead"};
+constexpr const char* kTermNames[kCostTermCount] = {"compute",   "attention", "recompute",     "dp_comm",
+                                                    "tp_comm",   "pp_comm",   "sp_comm",       "offload",
+                                                    "optimizer", "cpu_optimizer", "bubble",  "overhead"};
 
 double& at(std::array<double, kCostTermCount>& a, CostTerm t) { return a[static_cast<int>(t)]; }
 
@@ -164,6 +164,17 @@ void CostModel::communication(const Plan& p, double backward_s, CostEstimate& e)
     at(e.raw_s, CostTerm::kTpComm) =
         transfer_s(bytes, intra, "intra_node_bus_bytes_per_s", e.missing_rate) + calls * alpha;
   }
+  if (p.sp > 1) {
+    // DeepSpeed-Ulysses (Jacobs et al. 2023): per layer, all-to-alls of q, k and v before the
+    // attention and of its output after it, forward and again backward (and once more forward
+    // under full recompute). Each rank holds b s/sp tokens; an all-to-all sends (sp-1)/sp of
+    // them; k and v carry kv_heads of the heads.
+    const double qkvo = 2.0 + 2.0 * static_cast<double>(model_.kv_heads) / model_.heads;
+    const double passes = p.checkpointing == Checkpointing::kFull ? 3.0 : 2.0;
+    const double calls = m * layers_per_stage * 4.0 * passes;
+    const double bytes = m * layers_per_stage * passes * qkvo * (p.sp - 1.0) / p.sp * activation_bytes / (p.tp * p.sp);
+    at(e.raw_s, CostTerm::kSpComm) = transfer_s(bytes, intra, "intra_node_bus_bytes_per_s", e.missing_rate) + calls * alpha;
+  }
   if (p.pp > 1) {
     // One activation forward and one gradient backward across each stage boundary per micro-batch.
     const bool crosses = p.world() > node;
@@ -239,7 +250,9 @@ CostEstimate CostModel::estimate(const Plan& p) const {
   const double tokens_per_rank = static_cast<double>(p.micro_batch * p.seq_len) * m;  // per model replica
   double attention_per_token = 0;
   const double dense_per_token = flops_per_token(p.seq_len, &attention_per_token);
-  const double shards = static_cast<double>(p.tp) * p.pp;  // each rank does 1/(tp pp) of a replica's work
+  // Each rank does 1/(tp pp sp) of a replica's work (Ulysses: a slice of the sequence, then a
+  // share of the heads).
+  const double shards = static_cast<double>(p.tp) * p.pp * p.sp;
   const double gemm = gemm_flops_per_s(p.dtype);
   const double attn_eff = cluster_.is_preset ? options_.preset_attention_efficiency / options_.preset_gemm_efficiency : 1.0;
   at(e.raw_s, CostTerm::kCompute) = tokens_per_rank * dense_per_token / shards / gemm;

@@ -29,13 +29,14 @@ enum class CostTerm {
   kDpComm,     ///< "dp_comm": ZeRO/data-parallel all-reduce, reduce-scatter, all-gather, exposed part
   kTpComm,     ///< "tp_comm": Megatron's tensor-parallel activation all-reduces
   kPpComm,     ///< "pp_comm": pipeline point-to-point sends of activations and gradients
+  kSpComm,     ///< "sp_comm": DeepSpeed-Ulysses all-to-alls of q, k, v and the attention output
   kOffload,    ///< "offload": host<->device copies and NVMe reads/writes of offloaded state
   kOptimizer,  ///< "optimizer": the optimizer step on the device
   kCpuOptimizer,  ///< "cpu_optimizer": the optimizer step of offloaded states (DeepSpeed's CPU Adam)
   kBubble,     ///< "bubble": pipeline fill and drain, (pp-1)/(m+pp-1) of the pipelined work
   kOverhead,   ///< "overhead": fixed cost per micro-batch (kernel launches, Python-free loop, hooks)
 };
-inline constexpr int kCostTermCount = 11;
+inline constexpr int kCostTermCount = 12;
 
 std::string_view cost_term_name(CostTerm term);
 /// Parses a name of cost_term_name; throws UsageError naming `what` otherwise.
@@ -44,9 +45,17 @@ CostTerm parse_cost_term(std::string_view name, const std::string& what);
 /// Per-term multipliers on the raw times (1 = the model as derived; 2 = this term takes twice as
 /// long on this machine). Fitted by calibration.
 struct CostCoefficients {
-  std::array<double, kCostTermCount> scale{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::array<double, kCostTermCount> scale = ones();
   double& operator[](CostTerm t) { return scale[static_cast<int>(t)]; }
   double operator[](CostTerm t) const { return scale[static_cast<int>(t)]; }
+
+ private:
+  // Every term, however many there are, starts at its derived value.
+  static constexpr std::array<double, kCostTermCount> ones() {
+    std::array<double, kCostTermCount> a{};
+    a.fill(1.0);
+    return a;
+  }
 };
 
 /// The predicted step of one plan.

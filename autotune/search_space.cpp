@@ -56,7 +56,7 @@ std::int64_t grad_accum_choices(const SearchSpaceOptions& o) {
 }  // namespace
 
 std::vector<Layout> parallel_layouts(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
-                                     int max_tp, int max_pp) {
+                                     int max_tp, int max_pp, int max_sp, std::int64_t seq_len) {
   const int world = cluster.world_size();
   const int node = cluster.gpus_per_node;
   std::vector<Layout> out;
@@ -64,10 +64,17 @@ std::vector<Layout> parallel_layouts(const estimators::ModelSpec& model, const p
     if (node % tp != 0 || (max_tp > 0 && tp > max_tp)) continue;
     if (model.heads % tp != 0 || model.kv_heads % tp != 0 || model.ffn % tp != 0) continue;
     if (world % tp != 0) continue;
-    for (int pp = 1; pp <= world / tp; ++pp) {
-      if ((world / tp) % pp != 0 || (max_pp > 0 && pp > max_pp)) continue;
-      if (model.layers % pp != 0) continue;
-      out.push_back({world / (tp * pp), tp, pp});
+    for (int sp = 1; tp * sp <= node; ++sp) {
+      if (sp > 1 && (max_sp == 1 || (max_sp > 1 && sp > max_sp))) break;
+      if (node % (tp * sp) != 0 || world % (tp * sp) != 0) continue;
+      if (model.heads % (tp * sp) != 0 || model.kv_heads % (tp * sp) != 0) continue;
+      if (seq_len > 0 && seq_len % sp != 0) continue;
+      const int rest = world / (tp * sp);
+      for (int pp = 1; pp <= rest; ++pp) {
+        if (rest % pp != 0 || (max_pp > 0 && pp > max_pp)) continue;
+        if (model.layers % pp != 0 || (sp > 1 && pp > 1)) continue;
+        out.push_back({rest / pp, tp, pp, sp});
+      }
     }
   }
   return out;
@@ -77,7 +84,7 @@ SearchSpace::SearchSpace(const estimators::ModelSpec& model, const profiles::Clu
                          SearchSpaceOptions options)
     : options_(std::move(options)) {
   check_options(options_);
-  layouts_ = parallel_layouts(model, cluster, options_.max_tp, options_.max_pp);
+  layouts_ = parallel_layouts(model, cluster, options_.max_tp, options_.max_pp, options_.max_sp, options_.seq_len);
   if (layouts_.empty()) {
     throw UsageError(format_error("--model", "no dp x tp x pp layout fits the model on this cluster",
                                   std::to_string(model.heads) + " heads, " + std::to_string(model.kv_heads) +
@@ -114,6 +121,7 @@ void SearchSpace::for_each(const std::function<void(const Plan&)>& visit, SkipCo
     p.dp = layout.dp;
     p.tp = layout.tp;
     p.pp = layout.pp;
+    p.sp = layout.sp;
     for (int stage : o.stages) {
       p.zero_stage = stage;
       // ZeRO-1..3 overlap their reduce with backward when asked; stage 0's all-reduce runs after it.

@@ -14,11 +14,12 @@
 
 namespace ds::autotune {
 
-/// One dp x tp x pp factorization of the cluster's ranks.
+/// One dp x tp x pp x sp factorization of the cluster's ranks.
 struct Layout {
   int dp = 1;
   int tp = 1;
   int pp = 1;
+  int sp = 1;  ///< DeepSpeed-Ulysses sequence parallelism
   bool operator==(const Layout&) const = default;
 };
 
@@ -42,6 +43,7 @@ struct SearchSpaceOptions {
   std::vector<std::int64_t> bucket_sizes = {50'000'000, 200'000'000, 500'000'000};
   int max_tp = 0;  ///< 0: up to the GPUs of one node
   int max_pp = 0;  ///< 0: up to the model's layers
+  int max_sp = 1;  ///< Ulysses degree up to this (1: not searched; 0: up to the GPUs of a node)
   std::int64_t seq_len = 2048;  ///< tokens per sequence (not searched)
   estimators::OptimizerKind optimizer = estimators::OptimizerKind::kAdamW;
   bool fused_attention = true;  ///< false on a CPU cluster (the engine materialises the scores there)
@@ -50,11 +52,14 @@ struct SearchSpaceOptions {
   estimators::Engine engine = estimators::Engine::kDeepSpeed;
 };
 
-/// The dp.tp.pp factorizations of `world` ranks allowed for `model`: tp divides the GPUs of a
+/// The dp.tp.pp.sp factorizations of `world` ranks allowed for `model`: tp divides the GPUs of a
 /// node (tensor parallelism stays inside NVLink), tp divides heads, kv-heads and the MLP width
-/// (Megatron splits whole heads and MLP columns), pp divides the layers. Ordered by tp, then pp.
+/// (Megatron splits whole heads and MLP columns), pp divides the layers. sp (Ulysses, from
+/// `max_sp` > 1) keeps its all-to-alls inside a node too (tp x sp divides the GPUs of a node),
+/// hands every rank whole heads and kv-heads (tp x sp divides both), divides `seq_len` and is not
+/// combined with pp. Ordered by tp, then sp, then pp.
 std::vector<Layout> parallel_layouts(const estimators::ModelSpec& model, const profiles::ClusterSpec& cluster,
-                                     int max_tp = 0, int max_pp = 0);
+                                     int max_tp = 0, int max_pp = 0, int max_sp = 1, std::int64_t seq_len = 0);
 
 /// Why a combination of axis values is not a plan (counted, never ranked).
 struct SkipCounts {

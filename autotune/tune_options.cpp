@@ -101,6 +101,10 @@ TuneOptions resolve_tune_options(const SearchFlags& f, const estimators::ModelSp
   if (f.max_pp < 0) throw UsageError(format_error("--max-pp", "out of range", std::to_string(f.max_pp), "0 (any) or more"));
   s.max_tp = f.max_tp;
   s.max_pp = f.max_pp;
+  if (f.max_sp < 0) {
+    throw UsageError(format_error("--max-sp", "out of range", std::to_string(f.max_sp), "1 (off), 0 (a node) or more"));
+  }
+  s.max_sp = f.max_sp;
   if (f.seq_len < 0) throw UsageError(format_error("--seq", "out of range", std::to_string(f.seq_len), "an integer >= 1"));
   s.seq_len = f.seq_len > 0 ? f.seq_len : std::min<std::int64_t>(model.max_seq, 4096);
   s.engine = f.engine == "auto" ? (cluster.is_preset ? estimators::Engine::kDeepSpeed : estimators::Engine::kDs)

@@ -28,6 +28,7 @@ struct SearchFlags {
   std::string objective = "throughput";  ///< --objective
   int max_tp = 0;                 ///< --max-tp; 0: a node
   int max_pp = 0;                 ///< --max-pp; 0: the layers
+  int max_sp = 1;                 ///< --max-sp; 1: no sequence parallelism, 0: a node
   std::int64_t seq_len = 0;       ///< --seq; 0: min(model max, 4096)
   int top_k = 10;                 ///< --top
 };

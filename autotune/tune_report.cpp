@@ -63,7 +63,7 @@ std::string plan_label(const estimators::Plan& p) {
   std::string offload(estimators::offload_name(p.offload_optimizer));
   if (p.zero_stage == 3) offload += "/" + std::string(estimators::offload_name(p.offload_param));
   return "zero" + std::to_string(p.zero_stage) + " " + offload + " dp" + std::to_string(p.dp) + ".tp" +
-         std::to_string(p.tp) + ".pp" + std::to_string(p.pp) + " mb" + std::to_string(p.micro_batch) + "x" +
+         std::to_string(p.tp) + ".pp" + std::to_string(p.pp) + (p.sp > 1 ? ".sp" + std::to_string(p.sp) : "") + " mb" + std::to_string(p.micro_batch) + "x" +
          std::to_string(p.grad_accum) + " ckpt=" + std::string(estimators::checkpointing_name(p.checkpointing)) + " " +
          std::string(estimators::dtype_name(p.dtype)) + " b=" + short_count(p.reduce_bucket_size);
 }

@@ -42,18 +42,21 @@ std::optional<std::int64_t> hidden_size_of(const CheckOptions& options, const co
   return estimators::load_model_spec(model, from_flag ? "--model" : options.file + ": ds.model").hidden;
 }
 
-// DeepSpeed's batch world size is the data-parallel one: ranks divided by pipeline and tensor degrees.
+// DeepSpeed's batch world size is the data-parallel one: ranks divided by pipeline, tensor and
+// sequence-parallel degrees (the ranks of a sequence-parallel group share their sequences).
 int data_parallel_size(const configs::Config& config, int world_size, const std::string& source) {
   const int pp = config.pipeline.stages.value_or(1);
   const auto& tp_config = config.tensor_parallel;
   const int tp = tp_config.autotp_size > 0 ? tp_config.autotp_size : tp_config.tp_size;
-  if (world_size < 1 || world_size % (pp * tp) != 0) {
-    throw ConfigError(format_error(source, "--world-size is not a multiple of pipeline stages * tensor parallel",
+  const int sp = config.sequence_parallel_size;
+  if (world_size < 1 || world_size % (pp * tp * sp) != 0) {
+    throw ConfigError(format_error(source,
+                                   "--world-size is not a multiple of pipeline stages * tensor parallel * sequence parallel",
                                    std::to_string(world_size) + " ranks, " + std::to_string(pp) + " * " +
-                                       std::to_string(tp),
-                                   "a multiple of " + std::to_string(pp * tp)));
+                                       std::to_string(tp) + " * " + std::to_string(sp),
+                                   "a multiple of " + std::to_string(pp * tp * sp)));
   }
-  return world_size / (pp * tp);
+  return world_size / (pp * tp * sp);
 }
 
 void run_check(const CheckOptions& options) {

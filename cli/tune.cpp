@@ -187,6 +187,9 @@ void add_search_flags(CLI::App* sub, SearchFlags& s) {
   sub->add_option("--bucket-sizes", s.bucket_sizes, "Reduce/all-gather bucket elements to search (default 5e7,2e8,5e8)");
   sub->add_option("--max-tp", s.max_tp, "Largest tensor-parallel degree (default: a node)");
   sub->add_option("--max-pp", s.max_pp, "Largest pipeline degree (default: the layers)");
+  sub->add_option("--max-sp", s.max_sp,
+                  "Largest DeepSpeed-Ulysses sequence-parallel degree (default 1: not searched; 0: a node)")
+      ->capture_default_str();
   sub->add_option("--optimizer", s.optimizer, "adam | adamw | sgd | sgd-momentum")->capture_default_str();
   sub->add_option("--engine", s.engine,
                   "ds | deepspeed | auto: whose engine runs the plans (auto: ds on a measured profile, deepspeed "

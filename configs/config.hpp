@@ -330,6 +330,9 @@ struct Config {
   bool zero_allow_untested_optimizer = false;
   bool zero_force_ds_cpu_optimizer = true;
   bool dataloader_drop_last = false;
+  /// DeepSpeed-Ulysses degree: the engine's sequence-data-parallel groups (the attention's
+  /// all-to-alls are set up in model code). ds train runs 1 only; `ds tune --max-sp` emits it.
+  int sequence_parallel_size = 1;
 
   OptimizerConfig optimizer;
   SchedulerConfig scheduler;

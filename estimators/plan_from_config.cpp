@@ -67,7 +67,8 @@ Plan plan_from_config(const configs::Config& input, const ModelSpec& model, int 
   Plan p;
   p.tp = input.tensor_parallel.autotp_size > 0 ? input.tensor_parallel.autotp_size : input.tensor_parallel.tp_size;
   p.pp = input.pipeline.stages.value_or(1);
-  p.dp = std::max(1, world / std::max(1, p.tp * p.pp));
+  p.sp = input.sequence_parallel_size;
+  p.dp = std::max(1, world / std::max(1, p.tp * p.pp * p.sp));
 
   configs::AutoContext context;
   context.hidden_size = model.hidden;

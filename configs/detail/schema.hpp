@@ -41,7 +41,7 @@ inline constexpr std::string_view kTopLevelPassthrough[] = {
     "eigenvalue", "quantize_training", "nebula", "datastates", "hybrid_engine", "compile", "weight_quantization",
     "timers", "torch_autocast", "expert_parallel", "disable_allgather", "vocabulary_size",
     "seq_parallel_communication_data_type", "graph_harvesting", "use_data_before_expert_parallelism",
-    "gradient_allreduce_op", "sequence_parallel_size", "moe"};
+    "gradient_allreduce_op", "moe"};
 inline constexpr std::string_view kZeroPassthrough[] = {
     "zenflow", "zeropp_loco_param", "leaf_module", "stage3_module_granularity_threshold",
     "stage3_use_all_reduce_for_fetch_params", "stage3_allgather_sequential", "log_trace_cache_warnings",
@@ -326,6 +326,7 @@ void visit_config(V& v, C& c) {
   v.field("zero_allow_untested_optimizer", c.zero_allow_untested_optimizer, kAny);
   v.field("zero_force_ds_cpu_optimizer", c.zero_force_ds_cpu_optimizer, kAny);
   v.field("dataloader_drop_last", c.dataloader_drop_last, kAny);
+  v.field("sequence_parallel_size", c.sequence_parallel_size, kPositive);
   if (V::kReads || c.optimizer.type != OptimizerType::kNone) {
     v.section("optimizer", [&](V& sv) { visit_optimizer(sv, c.optimizer); });
   }

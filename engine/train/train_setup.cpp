@@ -11,10 +11,35 @@
 #include "profiles/store.hpp"
 
 namespace ds::engine::train {
+namespace {
+
+// ds train runs data parallelism (ZeRO 0-3) only; a layout it would silently run as data
+// parallelism is refused, naming the key.
+void require_data_parallel_layout(const configs::Config& config, const std::string& source) {
+  const auto& tp = config.tensor_parallel;
+  const struct {
+    const char* key;
+    int degree;
+  } degrees[] = {{tp.autotp_size > 0 ? "tensor_parallel.autotp_size" : "tensor_parallel.tp.tp_size",
+                  tp.autotp_size > 0 ? tp.autotp_size : tp.tp_size},
+                 {"pipeline.stages", config.pipeline.stages.value_or(1)},
+                 {"sequence_parallel_size", config.sequence_parallel_size}};
+  for (const auto& d : degrees) {
+    if (d.degree > 1) {
+      throw ConfigError(format_error(source + ": " + d.key, "ds train runs data parallelism only (ZeRO 0-3)",
+                                     std::to_string(d.degree), "1",
+                                     "run this config with DeepSpeed, or tune for ds train with --max-tp 1 --max-pp 1 "
+                                     "--max-sp 1"));
+    }
+  }
+}
+
+}  // namespace
 
 configs::Config resolve_train_config(const TrainSetup& setup, const estimators::ModelSpec& model,
                                      configs::Config config) {
   const std::string source = setup.config_path.empty() ? "command line" : setup.config_path.string();
+  require_data_parallel_layout(config, source);
   if (!config.is_set("train_batch_size") && !config.is_set("train_micro_batch_size_per_gpu") &&
       !config.is_set("gradient_accumulation_steps")) {
     log::info("no batch size in the config: train_micro_batch_size_per_gpu = ", kDefaultMicroBatch,

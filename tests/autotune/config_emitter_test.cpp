@@ -69,16 +69,23 @@ TEST(ConfigEmitter, EveryPlanOfASpacePassesCheckAndRoundTrips) {
   o.dtypes = {ds::estimators::DType::kBf16, ds::estimators::DType::kFp16, ds::estimators::DType::kFp32};
   o.seq_len = 1024;
   o.global_batch = 16;
+  o.max_sp = 0;  // Ulysses layouts too: sequence_parallel_size reads back as sp
   int n = 0;
+  int with_sp = 0;
   ds::autotune::SearchSpace(model, cluster, o).for_each([&](const Plan& p) {
     auto text = ds::configs::to_json(config_from_plan(p, cluster, emit_options()));
     auto config = ds::configs::parse_config_json(text, "tuned.json");
     Plan back = ds::estimators::plan_from_config(config, model, 4, "tuned.json");
     back.fused_attention = p.fused_attention;  // not a config key: the engine decides
     ASSERT_EQ(ds::estimators::plan_json(back), ds::estimators::plan_json(p)) << text;
+    if (p.sp > 1) {
+      ++with_sp;
+      EXPECT_NE(text.find("\"sequence_parallel_size\": " + std::to_string(p.sp)), std::string::npos) << text;
+    }
     ++n;
   });
   EXPECT_GT(n, 500);
+  EXPECT_GT(with_sp, 100);
 }
 
 TEST(ConfigEmitter, NvmeOffloadCarriesItsPath) {

@@ -105,6 +105,26 @@ TEST(CostModel, TensorParallelAllReducesPerLayer) {
   EXPECT_NEAR(price(p, 2).term(CostTerm::kTpComm), 72 * 1'572'864 / 1e10 + 72 * 20e-6, 1e-12);
 }
 
+TEST(CostModel, UlyssesAllToAllsPerLayer) {
+  // sp 2 on 2 GPUs: per layer 4 all-to-alls forward and 4 backward of q, k, v and the output,
+  // each rank's slice b s h B / sp = 1024 x 768 x 2 / 2 = 786,432 B, of which (sp-1)/sp leaves:
+  // 12 layers x 2 passes x 4 tensors (GPT-2: kv-heads = heads) x 0.5 x 786,432 B / 1e10, plus
+  // 96 calls x 20 us. Compute and attention halve (each rank has half the sequence, then half
+  // the heads); tokens per step do not (the two ranks share their sequences).
+  auto p = ds::test::base_plan();
+  p.sp = 2;
+  auto e = price(p, 2);
+  EXPECT_NEAR(e.term(CostTerm::kSpComm), 12 * 2 * 4 * 0.5 * 786'432 / 1e10 + 96 * 20e-6, 1e-12);
+  EXPECT_NEAR(e.term(CostTerm::kCompute), kCompute / 2, 1e-12);
+  EXPECT_NEAR(e.term(CostTerm::kAttention), kAttn / 2, 1e-12);
+  EXPECT_EQ(e.tokens_per_step, kTokens);
+  // Full recompute runs the forward's all-to-alls again: 3 passes.
+  p.checkpointing = Checkpointing::kFull;
+  EXPECT_NEAR(price(p, 2).term(CostTerm::kSpComm), 12 * 3 * 4 * 0.5 * 786'432 / 1e10 + 144 * 20e-6, 1e-12);
+  p.sp = 1;
+  EXPECT_EQ(price(p, 1).term(CostTerm::kSpComm), 0);
+}
+
 TEST(CostModel, PipelineBubbleAndPointToPoint) {
   // pp 2, 4 micro-batches: each stage computes half the layers; p2p sends 2 x 4 x 1,572,864 B.
   // bubble = (pp-1)/m x pipelined work = 1/4 x (compute + attention + pp_comm).

@@ -51,6 +51,24 @@ TEST(ParallelLayouts, TpStaysInsideANodeAndDividesHeads) {
   EXPECT_EQ(parallel_layouts(model, cluster, /*max_tp=*/1, /*max_pp=*/1).size(), 1u);
 }
 
+TEST(ParallelLayouts, UlyssesKeepsWholeHeadsInsideANode) {
+  auto model = ds::test::gpt2();  // 12 heads and kv-heads
+  auto cluster = ds::test::round_cluster(4);
+  // Off by default: the layouts of tp and pp alone.
+  EXPECT_EQ(parallel_layouts(model, cluster, 1, 1), (std::vector<Layout>{{4, 1, 1, 1}}));
+  // Up to a node: sp 2 and 4 (tp x sp divides 4 GPUs and 12 heads; sp divides seq 1024), never with pp.
+  std::vector<Layout> expected = {{4, 1, 1, 1}, {2, 1, 2, 1}, {1, 1, 4, 1}, {2, 1, 1, 2}, {1, 1, 1, 4},
+                                  {2, 2, 1, 1}, {1, 2, 2, 1}, {1, 2, 1, 2}, {1, 4, 1, 1}};
+  EXPECT_EQ(parallel_layouts(model, cluster, 0, 0, /*max_sp=*/0, /*seq_len=*/1024), expected);
+  // A sequence sp 4 does not divide; a cap of 2.
+  for (const auto& l : parallel_layouts(model, cluster, 1, 1, 0, 1022)) EXPECT_LE(l.sp, 2);
+  for (const auto& l : parallel_layouts(model, cluster, 1, 1, 2, 1024)) EXPECT_LE(l.sp, 2);
+  // 8 heads (ds-tiny has 4 heads, 2 kv-heads): sp 4 would split a kv-head.
+  for (const auto& l : parallel_layouts(ds::estimators::load_model_spec("ds-tiny"), cluster, 1, 1, 0, 128)) {
+    EXPECT_LE(l.sp, 2);
+  }
+}
+
 TEST(SearchSpace, CountsByHand) {
   // 6 layouts (above) x 4 stages x 3 x 3 offloads x 2 micro-batches = 432 combinations.
   // Valid (stage, offload optimizer, offload param): stage 0: 1; stages 1, 2: none or cpu = 2

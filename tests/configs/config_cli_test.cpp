@@ -108,8 +108,8 @@ TEST_F(ConfigCli, CheckDividesTheWorldByPipelineAndTensorParallel) {
   const Result bad = ds("config check " + example("pipeline_tp.json") + " --world-size 12");
   EXPECT_EQ(bad.code, 2);
   EXPECT_EQ(bad.err, "ds: error: " + example("pipeline_tp.json") +
-                         ": --world-size is not a multiple of pipeline stages * tensor parallel (got 12 ranks, 4 * "
-                         "2); expected a multiple of 8\n");
+                         ": --world-size is not a multiple of pipeline stages * tensor parallel * sequence parallel "
+                         "(got 12 ranks, 4 * 2 * 1); expected a multiple of 8\n");
 }
 
 TEST_F(ConfigCli, BadConfigExitsTwoWithOneLine) {

@@ -54,6 +54,7 @@ const KeyRow kRows[] = {
     {"zero_allow_untested_optimizer", "false", "true", "{}"},
     {"zero_force_ds_cpu_optimizer", "true", "false", "{}"},
     {"dataloader_drop_last", "false", "true", "{}"},
+    {"sequence_parallel_size", "1", "2", "{}"},
     {"optimizer.type", "-", "\"Lion\"", "{}"},
     {"optimizer.params.lr", "0.001", "0.0003", kAdamW},
     {"optimizer.params.betas", "[0.9, 0.999]", "[0.9, 0.95]", kAdamW},

@@ -83,6 +83,13 @@ TEST_F(TrainCli, ConfigMistakesAreNamed) {
   r = test::run_ds(common("run") + " --steps 2 --set noequals", env());
   EXPECT_EQ(r.code, 2) << r.output();
   EXPECT_NE(r.err.find("KEY=VALUE"), std::string::npos) << r.err;
+  // Layouts ds train does not run are refused, naming the key, not run as data parallelism.
+  for (const char* set : {"tensor_parallel.autotp_size=2", "pipeline.stages=2", "sequence_parallel_size=2"}) {
+    r = test::run_ds(common("run") + " --steps 2 --set " + set, env());
+    EXPECT_EQ(r.code, 2) << set << ": " << r.output();
+    const std::string key = std::string(set).substr(0, std::string(set).find('='));
+    EXPECT_NE(r.err.find(key + ": ds train runs data parallelism only"), std::string::npos) << r.err;
+  }
   r = test::run_ds("train --data '" + (dir_.path() / "missing.bin").string() + "' --steps 2", env());
   EXPECT_EQ(r.code, 2) << r.output();
   EXPECT_NE(r.err.find("missing.bin"), std::string::npos) << r.err;
