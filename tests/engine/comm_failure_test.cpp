@@ -41,11 +41,13 @@ TEST(CommFailureWorker, Run) {
   const char* scenario_env = std::getenv("DS_COMM_FAILURE_WORKER");
   if (!scenario_env) GTEST_SKIP() << "helper: runs only as a rank started by CommFailure";
   const std::string scenario = scenario_env;
+  // Before the first collective: the victim dies as soon as call #1 returns on its side, and the
+  // launcher's SIGTERM must not end a survivor that is still inside call #1.
+  std::signal(SIGTERM, SIG_IGN);  // the survivor finishes its checks while the launcher stops the job
   Communicator comm(options_from_environment());
   torch::Tensor warm = torch::ones({16});
   comm.all_reduce(warm);  // call #1: every connection is up
   const int victim = scenario == "master_killed" ? 0 : 1;
-  std::signal(SIGTERM, SIG_IGN);  // the survivor finishes its checks while the launcher stops the job
   if (comm.rank() == victim) {
     torch::Tensor big = torch::ones({4 << 20});
     CommWork in_flight = comm.all_reduce_async(big);
