@@ -120,9 +120,8 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const Ch
                                       const SaveOptions& options = {});
 
 struct LoadOptions {
-  std::string tag;                       ///< "" = the tag in DIR/latest
-  std::optional<int> expect_world_size;  ///< set: refuse a checkpoint from another world size
-  bool optimizer = true;                 ///< false: skip optimizer states (weights-only resume)
+  std::string tag;        ///< "" = the tag in DIR/latest
+  bool optimizer = true;  ///< false: skip optimizer states (weights-only resume)
 };
 
 /// Loads and validates a checkpoint: metadata (format version, tag, world size), every file

@@ -159,12 +159,6 @@ CheckpointState load_checkpoint(const fs::path& dir, const LoadOptions& options)
                                   "format " + std::to_string(state.metadata.format_version),
                                   "format <= " + std::to_string(kFormatVersion), "upgrade ds to load it"));
   }
-  if (options.expect_world_size && *options.expect_world_size != state.metadata.world_size) {
-    throw UsageError(format_error(ckpt.string(), "saved by a different number of ranks",
-                                  std::to_string(state.metadata.world_size),
-                                  std::to_string(*options.expect_world_size),
-                                  "resume with the same world size (elastic resharding is not supported yet)"));
-  }
   check_files(meta.contains("files") ? meta["files"] : nlohmann::json(), ckpt);
   state.model = as_list(tensors_of(ckpt / kModelFile));
   nlohmann::json trainer = read_json_file(ckpt / kTrainerStateFile, kIncomplete);

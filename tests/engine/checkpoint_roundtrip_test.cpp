@@ -208,9 +208,6 @@ TEST(CheckpointRoundTrip, MissingAndCorruptPiecesGetClearErrors) {
                                 "such as global_step1000 (no '/', spaces or leading '.')");
   write_file_atomic(d / "latest", "global_step8\n");
   EXPECT_EQ(load_checkpoint(d).metadata.step, 8);
-  EXPECT_EQ(load_error(d, {.expect_world_size = 4}),
-            ds + "/global_step8: saved by a different number of ranks (got 1); expected 4; hint: resume with the same "
-                 "world size (elastic resharding is not supported yet)");
 
   const fs::path c = d / "global_step8";
   auto fresh = [&] { save_checkpoint(d, sample_state(8)); };  // same tag: replaced, latest rewritten
