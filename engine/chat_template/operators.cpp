@@ -40,11 +40,18 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return q;
 }
 
+// Python 3.11's ZeroDivisionError wording, which Jinja passes through.
+std::string zero_division_message(const std::string& op, bool as_float) {
+  if (op == "/") return as_float ? "float division by zero" : "division by zero";
+  if (op == "//") return as_float ? "float floor division by zero" : "integer division or modulo by zero";
+  return as_float ? "float modulo" : "integer modulo by zero";
+}
+
 Value numeric(const std::string& op, const Value& a, const Value& b) {
   const bool as_float = a.is_float() || b.is_float();
   if (op == "/" || op == "//" || op == "%") {
     if ((as_float && b.as_double() == 0.0) || (!as_float && b.as_int() == 0))
-      fail_render(op == "/" ? "division by zero" : "integer division or modulo by zero");
+      fail_render(zero_division_message(op, as_float));
   }
   if (op == "/") return Value(a.as_double() / b.as_double());
   if (as_float) {
@@ -91,7 +98,11 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   unsupported_operands(op, a, b);
 }
 
-bool value_less(const Value& a, const Value& b) {
+namespace {
+
+// a < b for the ordering operator `op` the template wrote; Python's TypeError names that operator
+// and the operands in the order written, so `swapped` says that b came first (x > y is y < x).
+bool ordered_less(const Value& a, const Value& b, const std::string& op, bool swapped) {
   if (a.is_undefined()) fail_render(a.undefined_hint());
   if (b.is_undefined()) fail_render(b.undefined_hint());
   if (a.is_number() && b.is_number()) {
@@ -103,20 +114,27 @@ bool value_less(const Value& a, const Value& b) {
     const auto &x = a.as_list(), &y = b.as_list();
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
       if (values_equal(x[i], y[i])) continue;
-      return value_less(x[i], y[i]);
+      return ordered_less(x[i], y[i], op, swapped);
     }
     return x.size() < y.size();
   }
-  fail_render("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  const Value& first = swapped ? b : a;
+  const Value& second = swapped ? a : b;
+  fail_render("'" + op + "' not supported between instances of '" + first.type_name() + "' and '" +
+              second.type_name() + "'");
 }
+
+}  // namespace
+
+bool value_less(const Value& a, const Value& b) { return ordered_less(a, b, "<", false); }
 
 bool compare(const std::string& op, const Value& a, const Value& b) {
   if (op == "==") return values_equal(a, b);
   if (op == "!=") return !values_equal(a, b);
-  if (op == "<") return value_less(a, b);
-  if (op == ">") return value_less(b, a);
-  if (op == "<=") return !value_less(b, a);
-  if (op == ">=") return !value_less(a, b);
+  if (op == "<") return ordered_less(a, b, op, false);
+  if (op == ">") return ordered_less(b, a, op, true);
+  if (op == "<=") return !ordered_less(b, a, op, true);
+  if (op == ">=") return !ordered_less(a, b, op, false);
   if (op == "in") return contains(b, a);
   return !contains(b, a);  // "not in"
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 namespace ds::engine::chat_template::py {
 
@@ -35,32 +36,40 @@ bool is_space(std::uint32_t c) {
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-// Case mapping for the scripts chat text mostly uses: ASCII, Latin-1, Latin Extended-A, Greek and
-// Cyrillic. Other code points have no case here (CJK has none anyway). 0 means "no mapping".
+// Case mapping for the scripts chat text mostly uses: ASCII, Latin-1, Latin Extended-A and -B,
+// IPA, Greek and Cyrillic, from Python's own tables (scripts/gen-case-table). Other code points
+// have no case here (CJK has none anyway). 0 means "no mapping".
+struct CaseRange {
+  std::uint32_t first, last, stride;
+  std::int32_t delta;
+};
+#include "engine/chat_template/case_table.inc"
+
+template <std::size_t N>
+std::uint32_t map_case(const CaseRange (&table)[N], std::uint32_t c) {
+  const auto* it = std::upper_bound(std::begin(table), std::end(table), c,
+                                    [](std::uint32_t cp, const CaseRange& r) { return cp < r.first; });
+  if (it == std::begin(table)) return 0;
+  const CaseRange& r = *(it - 1);
+  if (c > r.last || (c - r.first) % r.stride != 0) return 0;
+  return static_cast<std::uint32_t>(static_cast<std::int64_t>(c) + r.delta);
+}
+
 std::uint32_t upper_of(std::uint32_t c) {
-  if (c >= 'a' && c <= 'z') return c - 0x20;
-  if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) || (c >= 0x430 && c <= 0x44F))
-    return c - 0x20;
-  if (c == 0xFF) return 0x178;
-  if (c == 0x3C2) return 0x3A3;  // final sigma
-  if (c >= 0x450 && c <= 0x45F) return c - 0x50;
-  if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && (c % 2 == 1)) return c - 1;
-  if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && (c % 2 == 0)) return c - 1;
-  return 0;
+  if (c < 0x80) return c >= 'a' && c <= 'z' ? c - 0x20 : 0;
+  return map_case(kUpperRanges, c);
 }
 
 std::uint32_t lower_of(std::uint32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 0x20;
-  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) || (c >= 0x410 && c <= 0x42F))
-    return c + 0x20;
-  if (c == 0x178) return 0xFF;
-  if (c >= 0x400 && c <= 0x40F) return c + 0x50;
-  if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && (c % 2 == 0)) return c + 1;
-  if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && (c % 2 == 1)) return c + 1;
-  return 0;
+  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 0x20 : 0;
+  return map_case(kLowerRanges, c);
 }
 
-bool is_cased(std::uint32_t c) { return upper_of(c) != 0 || lower_of(c) != 0 || c == 0xDF; }
+// Cased letters whose mapping expands to two code points, so the tables leave them out.
+bool is_cased(std::uint32_t c) {
+  return upper_of(c) != 0 || lower_of(c) != 0 || c == 0xDF || c == 0x130 || c == 0x149 || c == 0x1F0 ||
+         c == 0x390 || c == 0x3B0;
+}
 
 // Rewrites each code point of `text` through `map(code point, index)`, which returns the new code
 // point or 0 to keep it.
@@ -174,8 +183,37 @@ std::vector<std::string> split(std::string_view text, const std::optional<std::s
   return out;
 }
 
+namespace {
+
+// str.rsplit(None, maxsplit): split()'s mirror; once the splits are used up, the head comes as
+// is, leading whitespace included.
+std::vector<std::string> rsplit_whitespace(std::string_view text, long maxsplit) {
+  const auto cps = code_points(text);
+  std::vector<std::string> out;
+  std::size_t end = cps.size();
+  for (;;) {
+    while (end > 0 && is_space(decode(cps[end - 1]))) --end;
+    if (end == 0) break;
+    std::size_t begin = end;
+    if (static_cast<long>(out.size()) == maxsplit) {
+      begin = 0;
+    } else {
+      while (begin > 0 && !is_space(decode(cps[begin - 1]))) --begin;
+    }
+    std::string word;
+    for (std::size_t i = begin; i < end; ++i) word += cps[i];
+    out.push_back(std::move(word));
+    end = begin;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> rsplit(std::string_view text, const std::optional<std::string>& sep, long maxsplit) {
-  if (maxsplit < 0 || !sep) return split(text, sep, maxsplit);
+  if (maxsplit < 0) return split(text, sep, maxsplit);
+  if (!sep) return rsplit_whitespace(text, maxsplit);
   std::vector<std::string> out;
   std::size_t end = text.size();
   while (static_cast<long>(out.size()) < maxsplit && !sep->empty()) {

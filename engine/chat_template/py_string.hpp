@@ -1,7 +1,7 @@
 // Python's str methods on UTF-8 text, as chat templates call them ('x'.strip(), .split(),
 // |trim, |length). Python counts and slices code points and strips Unicode whitespace, so these
-// do too; case mapping covers ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (no special
-// cases such as 'ß'.upper() == 'SS').
+// do too; case mapping covers U+0000-U+052F (Latin, IPA, Greek, Cyrillic) with Python's own
+// one-to-one mappings (none that expand, such as 'ß'.upper() == 'SS').
 #pragma once
 #include <cstdint>
 #include <optional>

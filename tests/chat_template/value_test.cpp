@@ -7,8 +7,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "engine/chat_template/py_string.hpp"
-
 namespace ds::engine::chat_template {
 namespace {
 
@@ -68,21 +66,6 @@ TEST(ChatTemplateValue, EqualityAndTruthAreTheseOfPython) {
   EXPECT_FALSE(Value(ValueList{}).truthy());
   EXPECT_FALSE(Value(0.0).truthy());
   EXPECT_TRUE(Value("0").truthy());
-}
-
-TEST(ChatTemplatePyString, CodePointsStripSplitSlice) {
-  EXPECT_EQ(py::length("h\xC3\xA9\xF0\x9F\x98\x80"), 3u);
-  EXPECT_EQ(py::strip("\xC2\xA0\t x \xE3\x80\x80", py::StripSide::kBoth), "x");
-  EXPECT_EQ(py::strip("\xE2\x80\x8Bx", py::StripSide::kBoth), "\xE2\x80\x8Bx");  // U+200B is not whitespace
-  EXPECT_EQ(py::strip("xxaxx", py::StripSide::kLeft, "x"), "axx");
-  EXPECT_EQ(py::split(" a  b ", std::nullopt), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(py::split(" a b  c ", std::nullopt, 1), (std::vector<std::string>{"a", "b  c "}));
-  EXPECT_EQ(py::split("a,,b", std::string(",")), (std::vector<std::string>{"a", "", "b"}));
-  EXPECT_EQ(py::rsplit("a b c", std::string(" "), 1), (std::vector<std::string>{"a b", "c"}));
-  EXPECT_EQ(py::slice("h\xC3\xA9llo", std::nullopt, std::nullopt, -1), "oll\xC3\xA9h");
-  EXPECT_EQ(py::slice("hello", 1, -1, std::nullopt), "ell");
-  EXPECT_EQ(py::replace("aaa", "a", "b", 2), "bba");
-  EXPECT_EQ(py::title("hello wORLD-x"), "Hello World-X");
 }
 
 }  // namespace
