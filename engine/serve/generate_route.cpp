@@ -146,7 +146,7 @@ class ClientWatch {
  public:
   explicit ClientWatch(const httplib::Request& req) : req_(req) {}
   bool operator()() {
-    if (!peer_) peer_ = PeerWatch::find(req_.local_port, req_.remote_port);
+    if (!peer_) peer_ = PeerWatch::find(req_.local_port, req_.remote_addr, req_.remote_port);
     return left_ = peer_->closed();
   }
   bool left() const { return left_; }

@@ -1,10 +1,12 @@
 #include "engine/serve/peer_watch.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -17,10 +19,38 @@ int port_of(const sockaddr_storage& addr) {
   return -1;
 }
 
+// The peer's address as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), so that both spellings of an
+// IPv4 client compare equal.
+bool as_ipv6(const sockaddr_storage& addr, in6_addr& out) {
+  if (addr.ss_family == AF_INET6) {
+    out = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
+    return true;
+  }
+  if (addr.ss_family != AF_INET) return false;
+  out = in6_addr{};
+  out.s6_addr[10] = out.s6_addr[11] = 0xFF;
+  std::memcpy(&out.s6_addr[12], &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, 4);
+  return true;
+}
+
+bool parse_address(const std::string& text, in6_addr& out) {
+  sockaddr_storage addr{};
+  if (::inet_pton(AF_INET, text.c_str(), &reinterpret_cast<sockaddr_in&>(addr).sin_addr) == 1) {
+    addr.ss_family = AF_INET;
+  } else if (::inet_pton(AF_INET6, text.c_str(), &reinterpret_cast<sockaddr_in6&>(addr).sin6_addr) == 1) {
+    addr.ss_family = AF_INET6;
+  } else {
+    return false;
+  }
+  return as_ipv6(addr, out);
+}
+
 }  // namespace
 
-PeerWatch PeerWatch::find(int local_port, int remote_port) {
+PeerWatch PeerWatch::find(int local_port, const std::string& remote_addr, int remote_port) {
   PeerWatch watch;
+  in6_addr wanted{};
+  if (!parse_address(remote_addr, wanted)) return watch;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
     const std::string name = entry.path().filename().string();
@@ -35,7 +65,9 @@ PeerWatch PeerWatch::find(int local_port, int remote_port) {
     if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
     if (port_of(local) != local_port) continue;
     if (::getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
-    if (port_of(peer) != remote_port) continue;
+    in6_addr peer_addr{};
+    if (port_of(peer) != remote_port || !as_ipv6(peer, peer_addr)) continue;
+    if (std::memcmp(&peer_addr, &wanted, sizeof wanted) != 0) continue;
     watch.fd_ = static_cast<int>(fd);
     break;
   }
