@@ -122,8 +122,9 @@ std::string performance_section(profiles::Store& store, const std::string& machi
 
 std::string splice_section(const std::string& document, const std::string& section) {
   const auto begin = document.find(kReportBegin);
-  const auto end = document.find(kReportEnd);
-  if (begin == std::string::npos || end == std::string::npos || end < begin) {
+  // The end marker after the begin marker: the document may mention it earlier.
+  const auto end = begin == std::string::npos ? std::string::npos : document.find(kReportEnd, begin);
+  if (end == std::string::npos) {
     std::string out = document;
     if (!out.empty() && out.back() != '\n') out += '\n';
     return out + "\n" + section;

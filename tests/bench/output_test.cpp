@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "bench/history.hpp"
 #include "tests/support/run_ds.hpp"
 
 namespace {
@@ -83,13 +82,6 @@ TEST(Output, ValuesInTheirUnits) {
   EXPECT_EQ(format_value(5.48e6, "tokens/s"), "5.48 M tokens/s");
   EXPECT_EQ(format_value(10955, "tokens"), "10955 tokens");
   EXPECT_EQ(format_value(0.0123, "rel error"), "0.0123 rel error");
-}
-
-TEST(Output, ReportSectionIsSplicedBetweenItsMarkers) {
-  const std::string section = std::string(kReportBegin) + "\nnew\n" + kReportEnd + "\n";
-  EXPECT_EQ(splice_section("# Perf\ntext", section), "# Perf\ntext\n\n" + section);
-  const std::string doc = "# Perf\n" + std::string(kReportBegin) + "\nold\n" + kReportEnd + "\ntail\n";
-  EXPECT_EQ(splice_section(doc, section), "# Perf\n" + section + "tail\n");
 }
 
 }  // namespace
