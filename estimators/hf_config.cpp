@@ -45,6 +45,13 @@ class ConfigReader {
     return v.get<double>();
   }
 
+  std::string string_or(const char* key, std::string fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = config_.at(key);
+    if (!v.is_string()) throw ConfigError(format_error(where(key), "wrong type", v.dump(), "a string"));
+    return v.get<std::string>();
+  }
+
   RopeScaling rope_scaling() const {
     RopeScaling out;
     if (!has("rope_scaling")) return out;
@@ -54,7 +61,7 @@ class ConfigReader {
     }
     ConfigReader inner(v, source_ + ": rope_scaling", model_type_);
     const char* type_key = inner.has("rope_type") ? "rope_type" : "type";
-    if (inner.has(type_key) && v.at(type_key).is_string()) out.type = v.at(type_key).get<std::string>();
+    out.type = inner.string_or(type_key, "");
     out.factor = inner.number_or("factor", 1.0);
     out.low_freq_factor = inner.number_or("low_freq_factor", 1.0);
     out.high_freq_factor = inner.number_or("high_freq_factor", 4.0);

@@ -2,25 +2,18 @@
 
 #include <gtest/gtest.h>
 
-#include "common/error.hpp"
 #include "common/units.hpp"
 #include "estimators/activation_memory.hpp"
-#include "estimators/buffer_memory.hpp"
-#include "estimators/estimate_table.hpp"
 #include "estimators/presets.hpp"
 #include "estimators/runtime_overhead.hpp"
 #include "profiles/hardware_presets.hpp"
+#include "tests/estimators/memory_items.hpp"
 
 namespace ds::estimators {
 namespace {
 
-const ModelSpec& preset(const char* name) { return find_model_preset(name)->spec; }
-
-double item_bytes(const std::vector<MemoryItem>& items, Category c) {
-  double sum = 0;
-  for (const auto& i : items) sum += i.category == c ? i.bytes : 0;
-  return sum;
-}
+using test::item_bytes;
+using test::preset;
 
 // The worked example of docs/estimator.md: Llama-2-7B on 8 x A100-80GB, ZeRO-2, bf16 AdamW,
 // micro-batch 1 x 4096 tokens, fused attention, no checkpointing. Ψ = 6,738,415,616, N = 8.
@@ -107,27 +100,6 @@ TEST(MemoryEstimate, OffloadFillsEachNodesCpu) {
   EXPECT_DOUBLE_EQ(e.bytes(Category::kGatheredParams, Location::kDevice), 2.0 * (262'144'000 + 50'000'000 + 1'318'912));
 }
 
-TEST(MemoryEstimate, StepTemporariesAndSwapBuffers) {
-  const ModelSpec& m = preset("llama-2-7b");
-  ParamCount c = count_params(m);
-  Plan plan;
-  plan.dtype = DType::kFp16;  // no fp32 accumulation: the step makes an fp32 gradient copy
-  plan.zero_stage = 1;
-  plan.dp = 4;
-  auto items = buffer_memory(c, c.total, plan);
-  // + ds's optimizer's two scratch chunks of 2^18 fp32 elements, kept between steps.
-  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 4.0 * c.total / 4 + 2 * 262'144 * 4);
-  plan.zero_stage = 3;
-  plan.offload_optimizer = plan.offload_param = OffloadDevice::kNvme;
-  items = buffer_memory(c, c.total, plan);
-  // 4 optimizer buffers of min(sub_group_size 1e9, Ψ/4 = 1.68e9) fp32 elements, plus 5 parameter
-  // buffers of max(buffer_size 1e8, largest module 131,072,000) fp16 elements.
-  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kSwapBuffers), 4 * 1e9 * 4 + 5 * 131'072'000.0 * 2);
-  // Offloaded, the optimizer and its scratch chunks run on the CPU.
-  EXPECT_DOUBLE_EQ(item_bytes(items, Category::kStepTemporaries), 2 * 262'144 * 4);
-  EXPECT_EQ(items.back().location, Location::kCpu);
-}
-
 TEST(MemoryEstimate, FitNamesTheExceededMemory) {
   auto cluster = profiles::hardware_preset("a100-40g");
   cluster.gpus_per_node = 1;
@@ -161,85 +133,6 @@ TEST(MemoryEstimate, LargestMicroBatchIsTheEdge) {
   EXPECT_FALSE(check_fit(estimate_memory(m, c, cluster, plan), cluster).fits);
   cluster.device_memory_bytes = 1e9;
   EXPECT_EQ(largest_micro_batch(m, c, cluster, plan), 0);
-}
-
-TEST(EstimateTable, RowsPerDeviceKind) {
-  auto gpu = profiles::hardware_preset("h100-80g");
-  Plan base;
-  base.dp = 8;
-  auto rows = estimate_table(preset("llama-2-7b"), gpu, base);
-  ASSERT_EQ(rows.size(), 10u);
-  EXPECT_EQ(rows[9].plan.offload_param, OffloadDevice::kNvme);
-  for (const auto& r : rows) EXPECT_TRUE(r.problems.empty());
-  // More partitioning never needs more device memory here.
-  EXPECT_GT(rows[0].estimate.device_peak_bytes, rows[3].estimate.device_peak_bytes);
-  EXPECT_GT(rows[3].estimate.device_peak_bytes, rows[5].estimate.device_peak_bytes);
-  auto cpu = profiles::hardware_preset("cpu-only");
-  base.dp = 1;
-  EXPECT_EQ(estimate_table(preset("ds-tiny"), cpu, base).size(), 6u);
-}
-
-TEST(EstimateTable, StageConflictsMarkRowsOtherProblemsThrow) {
-  auto gpu = profiles::hardware_preset("h100-80g");
-  Plan base;
-  base.dp = 4;
-  base.pp = 2;
-  auto rows = estimate_table(preset("llama-2-7b"), gpu, base);
-  EXPECT_TRUE(rows[1].problems.empty());  // stage 1 works with pp
-  ASSERT_EQ(rows[3].problems.size(), 1u);
-  EXPECT_EQ(rows[3].problems[0], "ZeRO stage 2 cannot be combined with pipeline parallelism (pp=2); DeepSpeed's "
-                                 "pipeline engine supports stages 0 and 1");
-  base.pp = 1;
-  base.tp = 3;
-  base.dp = 1;
-  try {
-    estimate_table(preset("llama-2-7b"), gpu, base);
-    FAIL();
-  } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(), "plan: tp=3 does not divide num_attention_heads=32; tp=3 does not divide "
-                           "num_key_value_heads=32; tp=3 does not divide intermediate_size=11008; dp*tp*pp*sp = "
-                           "1*3*1*1 = 3 does not equal the 8 ranks of the cluster");
-  }
-}
-
-// On a CPU, LibTorch casts the bf16 gradients to a temporary fp32 copy as it adds them into the
-// fp32 accumulation (a step-phase item); a CUDA kernel casts on the fly. Stage 0 all-reduces the
-// flat gradient buffer in place, so two ranks add no reduce bucket.
-TEST(MemoryEstimate, CpuAccumulationCastAndNoStage0Bucket) {
-  const ModelSpec& m = preset("ds-tiny");
-  ParamCount c = count_params(m);
-  Plan plan;
-  plan.dtype = DType::kBf16;  // stage 0: fp32 accumulation
-  plan.dp = 2;
-  auto step_bytes = [](const std::vector<MemoryItem>& items) {
-    double sum = 0;
-    for (const auto& i : items) sum += i.category == Category::kStepTemporaries && i.phase == Phase::kOptimizerStep ? i.bytes : 0;
-    return sum;
-  };
-  EXPECT_DOUBLE_EQ(step_bytes(buffer_memory(c, c.total, plan, /*cpu_device=*/true)), 4.0 * c.total);
-  EXPECT_DOUBLE_EQ(step_bytes(buffer_memory(c, c.total, plan, /*cpu_device=*/false)), 0);
-  EXPECT_DOUBLE_EQ(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets), 0);
-  plan.zero_stage = 1;  // ZeRO reduces through buckets
-  EXPECT_GT(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets), 0);
-}
-
-// overlap_comm (on by default at stage 3) double-buffers only when a second bucket exists: a
-// model smaller than reduce_bucket_size has one bucket (ds-tiny on 2 ranks measured 0.986 of the
-// estimate with one buffer, 1.119 with two).
-TEST(MemoryEstimate, OverlapNeedsASecondBucket) {
-  const ModelSpec& m = preset("ds-tiny");
-  ParamCount c = count_params(m);
-  Plan plan;
-  plan.dtype = DType::kFp32;  // 4 B gradients in the bucket
-  plan.dp = 2;
-  plan.zero_stage = 3;
-  ASSERT_TRUE(plan.overlap_comm_enabled());
-  const double p = static_cast<double>(c.total);
-  plan.reduce_bucket_size = static_cast<std::int64_t>(5e8);  // one bucket holds every gradient
-  EXPECT_DOUBLE_EQ(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets), 4.0 * p);
-  plan.reduce_bucket_size = static_cast<std::int64_t>(p / 4);  // four buckets: two in flight
-  EXPECT_DOUBLE_EQ(item_bytes(buffer_memory(c, c.total, plan, true), Category::kCommBuckets),
-                   2 * 4.0 * static_cast<double>(plan.reduce_bucket_size));
 }
 
 // ds's engine on two CPU ranks (Gloo), ds-tiny at 128 tokens.
