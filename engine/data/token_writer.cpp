@@ -73,11 +73,14 @@ TokenFileWriter::~TokenFileWriter() {
 
 void TokenFileWriter::append(std::span<const std::uint32_t> tokens) {
   const std::size_t width = dtype_bytes(meta_.dtype);
+  // Checked before any is buffered: a rejected append leaves the writer as it was.
   for (std::uint32_t id : tokens) {
     if (static_cast<std::int64_t>(id) >= meta_.vocab_size) {
       throw RuntimeError(format_error(path_.string(), "token id outside the tokenizer's vocabulary",
                                       std::to_string(id), "ids below " + std::to_string(meta_.vocab_size)));
     }
+  }
+  for (std::uint32_t id : tokens) {
     unsigned char bytes[4];
     std::memcpy(bytes, &id, 4);  // little-endian: the low `width` bytes are the narrow value
     buffer_.insert(buffer_.end(), bytes, bytes + width);

@@ -24,7 +24,7 @@ std::map<std::string, std::string> read_weight_map(const fs::path& index) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(index));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number such as 1e999
     fail(index, "not valid JSON", e.what());
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {

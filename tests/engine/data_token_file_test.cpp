@@ -91,65 +91,6 @@ TEST_F(TokenFileTest, DetectsLlmcGpt2AndLlama3Headers) {
   EXPECT_EQ(all(llama), (std::vector<std::int64_t>{128000, 9}));
 }
 
-TEST_F(TokenFileTest, WriterRoundTripsWithSidecarAndLeavesNoTemporaries) {
-  std::vector<std::uint32_t> tokens(5000);
-  std::iota(tokens.begin(), tokens.end(), 0u);
-  for (auto& t : tokens) t %= 257;
-  TokenFileMeta meta;
-  meta.vocab_size = 257;
-  meta.tokenizer = "byte";
-  meta.eot_id = 256;
-  auto p = dir_ / "sub" / "w.bin";
-  auto written = write_token_file(p, tokens, meta);
-  EXPECT_EQ(written.num_tokens, 5000);
-  EXPECT_EQ(written.dtype, TokenDtype::kUint16);
-  auto f = TokenFile::open(p, {.dtype = std::nullopt, .check_vocab_size = 257});
-  EXPECT_EQ(f.info().format, TokenFileFormat::kLlmc);
-  EXPECT_EQ(f.info().meta->tokenizer, "byte");
-  EXPECT_EQ(f.info().meta->eot_id, 256);
-  EXPECT_EQ(f.info().meta->num_tokens, 5000);
-  auto got = all(f);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), tokens.begin()));
-  int files = 0;
-  for (auto& e : fs::directory_iterator(dir_ / "sub")) files += e.is_regular_file();
-  EXPECT_EQ(files, 2);  // w.bin and w.bin.json
-}
-
-TEST_F(TokenFileTest, WriterUsesUint32ForLargeVocabularies) {
-  TokenFileMeta meta;
-  meta.vocab_size = 128256;
-  auto p = dir_ / "big.bin";
-  write_token_file(p, std::vector<std::uint32_t>{128255, 70000, 1}, meta);
-  auto f = TokenFile::open(p);
-  EXPECT_EQ(f.info().dtype, TokenDtype::kUint32);
-  EXPECT_EQ(all(f), (std::vector<std::int64_t>{128255, 70000, 1}));
-}
-
-TEST_F(TokenFileTest, WriterMovesTheTailAndCleansUpWithoutCommit) {
-  TokenFileMeta meta;
-  meta.vocab_size = 300;
-  {
-    TokenFileWriter a(dir_ / "a.bin", meta);
-    TokenFileWriter b(dir_ / "b.bin", meta);
-    std::vector<std::uint32_t> ids = {5, 6, 7, 8, 9, 299};
-    a.append(ids);
-    a.move_tail_to(4, b);
-    EXPECT_EQ(a.size(), 4);
-    EXPECT_EQ(b.size(), 2);
-    a.commit();
-    b.commit();
-  }
-  EXPECT_EQ(all(TokenFile::open(dir_ / "a.bin")), (std::vector<std::int64_t>{5, 6, 7, 8}));
-  EXPECT_EQ(all(TokenFile::open(dir_ / "b.bin")), (std::vector<std::int64_t>{9, 299}));
-  { TokenFileWriter abandoned(dir_ / "c.bin", meta); }
-  EXPECT_FALSE(fs::exists(dir_ / "c.bin"));
-  std::size_t entries = std::distance(fs::directory_iterator(dir_), fs::directory_iterator{});
-  EXPECT_EQ(entries, 4u);  // a.bin, b.bin and their sidecars; no .tmp left
-  TokenFileWriter w(dir_ / "d.bin", meta);
-  std::vector<std::uint32_t> bad = {300};
-  EXPECT_THROW(w.append(bad), RuntimeError);
-}
-
 TEST_F(TokenFileTest, ErrorsNameTheFileAndTheProblem) {
   const std::string d = dir_.string();
   EXPECT_EQ(error_of(dir_ / "missing.bin"),
