@@ -2,14 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <torch/torch.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <thread>
-
-#include "kernels/cpu/cpu_isa.hpp"
-
 namespace ds::profiles {
 namespace {
 
@@ -29,82 +21,6 @@ ProbeOptions quick() {
 }
 
 }  // namespace
-
-TEST(Probes, TimeRepeatedRunsWarmupPlusRepeats) {
-  int calls = 0;
-  auto t = time_repeated(2, 3, [&] { ++calls; });
-  EXPECT_EQ(calls, 5);
-  ASSERT_EQ(t.size(), 3u);
-  for (double s : t) EXPECT_GE(s, 0.0);
-}
-
-TEST(Probes, MemoryBandwidthIsPlausible) {
-  ProbeReport r;
-  probe_memory_bandwidth(quick(), r);
-  auto* triad = find(r, "cpu.stream_triad");
-  auto* copy = find(r, "cpu.stream_copy");
-  ASSERT_TRUE(triad && copy);
-  // Any machine of the last 20 years does more than 0.5 GB/s and no DRAM does 10 TB/s.
-  EXPECT_GT(triad->value, 0.5);
-  EXPECT_LT(triad->value, 10000);
-  EXPECT_EQ(triad->unit, "GB/s");
-  EXPECT_GE(triad->runs, 5);
-  EXPECT_GT(copy->value, 0.5);
-}
-
-TEST(Probes, UseAllCoresSetsTorchThreads) {
-  if (std::getenv("OMP_NUM_THREADS") != nullptr) GTEST_SKIP() << "OMP_NUM_THREADS is set: the user's choice wins";
-  use_all_cores();
-  EXPECT_EQ(torch::get_num_threads(), static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-TEST(Probes, CpuGemmCoversBothDtypes) {
-  ProbeReport r;
-  probe_cpu_gemm(quick(), r);
-  auto* fp32 = find(r, "cpu.gemm", "dtype", "fp32");
-  auto* bf16 = find(r, "cpu.gemm", "dtype", "bf16");
-  ASSERT_TRUE(fp32 && bf16);
-  EXPECT_GT(fp32->value, 0.1);
-  EXPECT_LT(fp32->value, 1e6);
-  EXPECT_EQ(fp32->unit, "GFLOP/s");
-  EXPECT_GT(bf16->value, 0.01);
-}
-
-TEST(Probes, CpuAdamMeasuresDsKernelBesideTorch) {
-  ProbeReport r;
-  probe_cpu_adam(quick(), r);
-  auto* ds_kernel = find(r, "cpu.adam", "impl", std::string("ds.cpu_adam/") + kernels::to_string(kernels::cpu_isa()));
-  auto* torch_adamw = find(r, "cpu.adam", "impl", "torch.optim.AdamW");
-  ASSERT_TRUE(ds_kernel && torch_adamw);
-  EXPECT_GT(ds_kernel->value, 1e6);
-  EXPECT_EQ(ds_kernel->unit, "params/s");
-  EXPECT_EQ(ds_kernel->params.value("params", 0), 4 << 20);
-  EXPECT_GT(torch_adamw->value, 1e6);
-}
-
-TEST(Probes, StorageMeasuresOnADiskAndSkipsOtherwise) {
-  auto dir = std::filesystem::temp_directory_path() / ("ds-probe-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  ProbeOptions o = quick();
-  o.storage_dir = dir.string();
-  ProbeReport r;
-  probe_storage(o, r);
-  if (r.measurements.empty()) {
-    ASSERT_EQ(r.skipped.size(), 1u);  // e.g. /tmp on tmpfs: skipped with a reason, never faked
-    EXPECT_FALSE(r.skipped[0].reason.empty());
-  } else {
-    EXPECT_GT(find(r, "storage.seq_write")->value, 0.0);
-    EXPECT_GT(find(r, "storage.seq_read")->value, 0.0);
-    EXPECT_GT(find(r, "storage.rand_read_4k")->value, 10.0);
-  }
-  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "the probe must remove its file";
-  std::filesystem::remove_all(dir);
-
-  ProbeReport none;
-  probe_storage(quick(), none);
-  ASSERT_EQ(none.skipped.size(), 1u);
-  EXPECT_EQ(none.skipped[0].reason, "no directory given (ds profile --storage-dir DIR)");
-}
 
 TEST(Probes, GpuIsSkippedWithAReasonWithoutCuda) {
   ProbeReport r;

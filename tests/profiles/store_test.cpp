@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "common/build_info.hpp"
 #include "tests/profiles/store_test_helpers.hpp"
+#include "tests/support/scoped_env.hpp"
 
 namespace ds::profiles {
 namespace {
@@ -89,19 +89,6 @@ TEST(Store, AFailingMigrationLeavesTheFileUntouched) {
   EXPECT_EQ(inspect_db(file).schema_version, 0);
   Store store(file, with(two_steps()));
   EXPECT_EQ(store.schema_version(), 2);
-}
-
-TEST(Store, DefaultMigrationsRecordCreationTimeAndDsVersion) {
-  Store store(":memory:");
-  EXPECT_EQ(store.schema_version(), latest_version(schema_migrations()));
-  auto st = store.prepare("SELECT value FROM meta WHERE key = :key");
-  st.bind(":key", "ds_version");
-  ASSERT_TRUE(st.step());
-  EXPECT_EQ(st.get_text(0), build_info().version);
-  st.reset();
-  st.bind(":key", "created_at");
-  ASSERT_TRUE(st.step());
-  EXPECT_EQ(st.get_text(0).size(), std::string("2024-01-01T00:00:00Z").size());
 }
 
 TEST(Store, FileDatabasesUseWalNormalSyncForeignKeysAndABusyTimeout) {
@@ -229,43 +216,20 @@ TEST(Store, AnUnopenablePathIsNamed) {
   EXPECT_EQ(message.rfind("/proc/ds_cannot_be_here/ds.db: cannot open the database (got ", 0), 0u) << message;
 }
 
-TEST(Store, MigrationListsAreValidated) {
-  EXPECT_EQ(store_testing::runtime_error_of([] { validate_migrations({{2, "b", "SELECT 1"}, {1, "a", "SELECT 1"}}); }),
-            "schema migration #1 'a': version out of order (got 1); expected a version above 2");
-  EXPECT_EQ(store_testing::runtime_error_of([] { validate_migrations({{1, "a", " ; "}}); }),
-            "schema migration #0 'a': empty SQL");
-  EXPECT_NO_THROW(validate_migrations(schema_migrations()));
-  EXPECT_EQ(latest_version({}), 0);
-}
-
-// Sets an environment variable for one scope and restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    value ? ::setenv(name, value, 1) : ::unsetenv(name);
-  }
-  ~ScopedEnv() { old_ ? ::setenv(name_, old_->c_str(), 1) : ::unsetenv(name_); }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
 TEST(Store, DefaultPathHonoursDsHomeThenHome) {
   TempDir dir;
   {
-    ScopedEnv ds_home("DS_HOME", (dir.path / "home").c_str());
+    test::ScopedEnv ds_home("DS_HOME", (dir.path / "home").c_str());
     EXPECT_EQ(default_db_path(), dir.path / "home" / "ds.db");
     EXPECT_TRUE(fs::is_directory(dir.path / "home"));
     EXPECT_EQ(resolve_db_path(""), dir.path / "home" / "ds.db");
     EXPECT_EQ(resolve_db_path("/x/y.db"), fs::path("/x/y.db"));
   }
-  ScopedEnv no_ds_home("DS_HOME", nullptr);
-  ScopedEnv home("HOME", dir.path.c_str());
+  test::ScopedEnv no_ds_home("DS_HOME", nullptr);
+  test::ScopedEnv home("HOME", dir.path.c_str());
   EXPECT_EQ(default_db_path(), dir.path / ".cache" / "ds" / "ds.db");
   EXPECT_TRUE(fs::is_directory(dir.path / ".cache" / "ds"));
-  ScopedEnv no_home("HOME", nullptr);
+  test::ScopedEnv no_home("HOME", nullptr);
   EXPECT_EQ(store_testing::runtime_error_of([] { default_db_path(); }),
             "ds database: no place for the database (got neither DS_HOME nor HOME is set); "
             "hint: set DS_HOME to a writable directory or pass --db PATH");

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "common/error.hpp"
+#include "profiles/store.hpp"
 
 namespace ds::profiles::store_testing {
 
@@ -39,5 +40,18 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 inline std::string runtime_error_of(const std::function<void()>& f) { return error_of<RuntimeError>(f); }
+
+/// The first column of every row `sql` returns, joined by commas.
+inline std::string column_list(Store& store, const std::string& sql) {
+  auto st = store.prepare(sql);
+  std::string out;
+  while (st.step()) out += (out.empty() ? "" : ",") + st.get_text(0);
+  return out;
+}
+
+/// Runs `sql` in a transaction of its own.
+inline void exec(Store& store, const std::string& sql) {
+  store.transaction([&](Transaction& tx) { tx.exec(sql); });
+}
 
 }  // namespace ds::profiles::store_testing
