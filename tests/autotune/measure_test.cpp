@@ -5,7 +5,6 @@
 #include <set>
 
 #include "autotune/calibration_store.hpp"
-#include "autotune/train_runner.hpp"
 #include "profiles/store.hpp"
 #include "profiles/trials.hpp"
 #include "estimators/estimate_json.hpp"
@@ -135,24 +134,6 @@ TEST(Measure, TooFewTrialsLeaveTheModelAlone) {
   auto report = ds::autotune::measure_plans(ds::test::gpt2(), cluster, o, result, runner, store, m);
   EXPECT_FALSE(report.calibration);
   EXPECT_EQ(report.calibration_note, "not recalibrated: 1 finished trials on this machine, 4 needed");  // the second run failed
-}
-
-TEST(TrainRunner, ParsesTheSummaryAndFailures) {
-  auto ok = ds::autotune::parse_train_output(
-      0, "{\n  \"mean_step_time_s\": 0.25,\n  \"tokens_per_s\": 4096,\n  \"trial_id\": 7\n}\n", "");
-  EXPECT_EQ(ok.status, "ok");
-  EXPECT_DOUBLE_EQ(*ok.step_time_s, 0.25);
-  EXPECT_EQ(*ok.trial_id, 7);
-  auto tagged = ds::autotune::parse_train_output(
-      0, "[rank 0] {\n[rank 0]   \"mean_step_time_s\": 0.5,\n[rank 0]   \"trial_id\": 3\n[rank 0] }\n", "");
-  EXPECT_DOUBLE_EQ(*tagged.step_time_s, 0.5);
-  EXPECT_EQ(*tagged.trial_id, 3);
-  auto oom = ds::autotune::parse_train_output(1, "", "step 1\nds: error: CPU out of memory allocating 8 GiB\n");
-  EXPECT_EQ(oom.status, "oom");
-  EXPECT_EQ(oom.error, "ds: error: CPU out of memory allocating 8 GiB");
-  auto failed = ds::autotune::parse_train_output(2, "", "");
-  EXPECT_EQ(failed.status, "failed");
-  EXPECT_EQ(failed.error, "exit code 2");
 }
 
 }  // namespace

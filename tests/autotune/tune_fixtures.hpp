@@ -1,6 +1,7 @@
 #pragma once
 // Shared inputs of the autotune tests: GPT-2 small (124,439,808 params, 12 layers/heads, hidden
 // 768) and a measured-looking cluster with round rates, so every cost term can be checked by hand.
+#include "autotune/tuner.hpp"
 #include "estimators/model_spec.hpp"
 #include "estimators/plan.hpp"
 #include "profiles/cluster_spec.hpp"
@@ -41,6 +42,16 @@ inline estimators::Plan base_plan() {
   p.dtype = estimators::DType::kBf16;
   p.optimizer = estimators::OptimizerKind::kAdamW;
   return p;
+}
+
+/// A small search for tuner tests: micro-batches 1, 2 and 4, one bucket size, seq 1024, top 5.
+inline autotune::TuneOptions small_tune_options() {
+  autotune::TuneOptions o;
+  o.space.micro_batches = {1, 2, 4};
+  o.space.bucket_sizes = {500'000'000};
+  o.space.seq_len = 1024;
+  o.top_k = 5;
+  return o;
 }
 
 }  // namespace ds::test

@@ -3,30 +3,19 @@
 #include <gtest/gtest.h>
 
 #include "autotune/tune_options.hpp"
-#include "autotune/tune_report.hpp"
 #include "common/error.hpp"
 #include "tests/autotune/tune_fixtures.hpp"
 
 namespace {
 
 using ds::autotune::Objective;
-using ds::autotune::TuneOptions;
 using ds::autotune::TuneResult;
 using ds::estimators::Checkpointing;
 using ds::estimators::OffloadDevice;
 
-TuneOptions small_options() {
-  TuneOptions o;
-  o.space.micro_batches = {1, 2, 4};
-  o.space.bucket_sizes = {500'000'000};
-  o.space.seq_len = 1024;
-  o.top_k = 5;
-  return o;
-}
-
 TEST(Tuner, EverythingFitsOnABigDevice) {
   auto cluster = ds::test::round_cluster(2);
-  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, small_options());
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, ds::test::small_tune_options());
   EXPECT_EQ(r.candidates + r.skipped.total(), r.raw_combinations);
   EXPECT_EQ(r.pruned_total(), 0);
   EXPECT_EQ(r.feasible, r.candidates);
@@ -42,7 +31,7 @@ TEST(Tuner, PrunesWhatTheMemoryEstimatorSaysDoesNotFit) {
   // without checkpointing).
   auto cluster = ds::test::round_cluster(2);
   cluster.device_memory_bytes = 3.0 * 1024 * 1024 * 1024;
-  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, small_options());
+  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, ds::test::small_tune_options());
   EXPECT_GT(r.pruned.at("device memory"), 0);
   EXPECT_EQ(r.feasible + r.pruned_total(), r.candidates);
   for (const auto& rp : r.top) EXPECT_LE(rp.device_peak_bytes, cluster.device_memory_bytes);
@@ -51,7 +40,7 @@ TEST(Tuner, PrunesWhatTheMemoryEstimatorSaysDoesNotFit) {
 TEST(Tuner, PlansNeedingAnUnknownRateArePrunedWithTheRate) {
   auto cluster = ds::test::round_cluster(1);
   cluster.rates.disk_read_bytes_per_s = 0;
-  auto o = small_options();
+  auto o = ds::test::small_tune_options();
   o.space.stages = {3};
   auto r = ds::autotune::tune(ds::test::gpt2(), cluster, o);
   // Optimizer on NVMe (3 param offloads) or parameters on NVMe (cpu and none optimizer offload):
@@ -67,7 +56,7 @@ TEST(Tuner, NothingFitsNamesTheReasons) {
   auto cluster = ds::test::round_cluster(1);
   cluster.device_memory_bytes = 1e8;
   cluster.cpu_memory_per_node_bytes = 1e8;
-  auto o = small_options();
+  auto o = ds::test::small_tune_options();
   o.space.stages = {0};
   o.space.checkpointing = {Checkpointing::kNone};
   try {
@@ -82,7 +71,7 @@ TEST(Tuner, NothingFitsNamesTheReasons) {
 }
 
 TEST(Tuner, MemoryObjectiveRanksTheSmallestFirst) {
-  auto o = small_options();
+  auto o = ds::test::small_tune_options();
   o.objective = Objective::kMemory;
   auto r = ds::autotune::tune(ds::test::gpt2(), ds::test::round_cluster(2), o);
   for (std::size_t i = 1; i < r.top.size(); ++i) EXPECT_LE(r.top[i - 1].device_peak_bytes, r.top[i].device_peak_bytes);
@@ -91,20 +80,6 @@ TEST(Tuner, MemoryObjectiveRanksTheSmallestFirst) {
   EXPECT_NE(r.top.front().plan.offload_optimizer, OffloadDevice::kNone);
   EXPECT_EQ(r.top.front().plan.micro_batch, 1);
   EXPECT_EQ(r.top.front().plan.checkpointing, Checkpointing::kFull);
-}
-
-TEST(Tuner, ExplainAndJsonNameTheTerms) {
-  auto o = small_options();
-  auto cluster = ds::test::round_cluster(2);
-  auto r = ds::autotune::tune(ds::test::gpt2(), cluster, o);
-  std::string text = ds::autotune::render_explain(r, o.objective);
-  EXPECT_NE(text.find("why #1 ("), std::string::npos) << text;
-  EXPECT_NE(text.find("compute"), std::string::npos);
-  auto j = ds::autotune::tune_json(ds::test::gpt2(), cluster, o, r);
-  EXPECT_EQ(j["top"].size(), 5u);
-  EXPECT_EQ(j["objective"], "throughput");
-  EXPECT_TRUE(j["top"][0]["cost"]["terms_s"].contains("dp_comm"));
-  EXPECT_EQ(j["candidates"], r.candidates);
 }
 
 }  // namespace

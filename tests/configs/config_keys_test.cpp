@@ -299,14 +299,6 @@ TEST(ConfigKeys, PassthroughKeysAreKeptVerbatim) {
   EXPECT_EQ(nlohmann::json::parse(to_json(config)), nlohmann::json::parse(text));
 }
 
-TEST(ConfigKeys, OptimizerDefaultsFollowTheType) {
-  EXPECT_DOUBLE_EQ(optimizer_defaults(OptimizerType::kAdagrad).lr, 1e-2);
-  EXPECT_DOUBLE_EQ(optimizer_defaults(OptimizerType::kAdagrad).eps, 1e-10);
-  const Config config = parse_config_json(R"({"optimizer": {"type": "adagrad"}})", "a.json");
-  EXPECT_EQ(config.optimizer.type, OptimizerType::kAdagrad);  // DeepSpeed lower-cases names
-  EXPECT_DOUBLE_EQ(config.optimizer.params.lr, 1e-2);
-}
-
 TEST(ConfigKeys, NullMeansDefault) {
   const Config config = parse_config_json(R"({"activation_checkpointing": {"number_checkpoints": null}})", "n.json");
   EXPECT_FALSE(config.activation_checkpointing.number_checkpoints.has_value());

@@ -150,11 +150,6 @@ TEST(ConfigWriters, ExplicitDefaultsAreKept) {
   EXPECT_EQ(parse_config_toml(to_toml(config)), config);
 }
 
-TEST(ConfigWriters, TomlQuotesWhatIsNotABareKey) {
-  const Config config = parse_config_json(R"({"wandb": {"team name": "a\"b", "tags": [{"k": 1}], "x": null}})");
-  EXPECT_EQ(to_toml(config), "[wandb]\ntags = [{ k = 1 }]\n\"team name\" = \"a\\\"b\"\n");
-}
-
 TEST(ConfigWriters, SaveAndLoadByExtension) {
   const fs::path dir = fs::temp_directory_path() / ("ds_configs_writers_" + std::to_string(::getpid()));
   fs::create_directories(dir);
