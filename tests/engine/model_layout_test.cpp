@@ -17,7 +17,7 @@ namespace {
 using Shape = std::vector<std::int64_t>;
 using NamedShapes = std::vector<std::pair<std::string, Shape>>;
 
-estimators::ModelSpec preset(const std::string& name) {
+estimators::ModelSpec layout_preset(const std::string& name) {
   const auto* p = estimators::find_model_preset(name);
   EXPECT_NE(p, nullptr) << name;
   return p->spec;
@@ -79,7 +79,7 @@ std::int64_t numel(torch::nn::Module& m) {
 
 // Construction only allocates (torch::empty), so even the 1B model costs no memory traffic.
 TEST(ModelLayout, Gpt2MatchesHuggingFaceNamesShapesAndCount) {
-  auto spec = preset("gpt2");
+  auto spec = layout_preset("gpt2");
   CausalLM model(spec, {});
   EXPECT_EQ(named_shapes(model), hf_gpt2(12, 768, 50257, 1024));
   EXPECT_EQ(numel(model), 124439808);  // the published GPT-2 small count
@@ -88,7 +88,7 @@ TEST(ModelLayout, Gpt2MatchesHuggingFaceNamesShapesAndCount) {
 }
 
 TEST(ModelLayout, LlamaMatchesHuggingFaceNamesShapesAndCount) {
-  auto spec = preset("llama-3.2-1b");  // GQA 32/8 heads, tied embeddings, llama3 rope scaling
+  auto spec = layout_preset("llama-3.2-1b");  // GQA 32/8 heads, tied embeddings, llama3 rope scaling
   CausalLM model(spec, {});
   EXPECT_EQ(named_shapes(model), hf_llama(spec, false));
   EXPECT_EQ(numel(model), 1235814400);  // meta-llama/Llama-3.2-1B
@@ -96,7 +96,7 @@ TEST(ModelLayout, LlamaMatchesHuggingFaceNamesShapesAndCount) {
 }
 
 TEST(ModelLayout, UntiedLlamaWithQkvBiasHasLmHeadAndBiases) {
-  auto spec = preset("ds-tiny");
+  auto spec = layout_preset("ds-tiny");
   spec.family = estimators::ModelFamily::kQwen2;
   spec.tied_embeddings = false;
   spec.qkv_bias = true;
@@ -107,14 +107,14 @@ TEST(ModelLayout, UntiedLlamaWithQkvBiasHasLmHeadAndBiases) {
 
 TEST(ModelLayout, EnginePresetsCountLikeTheEstimator) {
   for (const char* name : {"ds-tiny", "ds-small"}) {
-    auto spec = preset(name);
+    auto spec = layout_preset(name);
     CausalLM model(spec, {});
     EXPECT_EQ(numel(model), estimators::count_params(spec).total) << name;
   }
 }
 
 TEST(ModelLayout, SameSeedSameWeightsBitwise) {
-  auto spec = preset("ds-tiny");
+  auto spec = layout_preset("ds-tiny");
   auto a = build_model(spec, {.seed = 7});
   auto b = build_model(spec, {.seed = 7});
   auto c = build_model(spec, {.seed = 8});
@@ -128,7 +128,7 @@ TEST(ModelLayout, SameSeedSameWeightsBitwise) {
 }
 
 TEST(ModelLayout, InitFollowsGpt2Scheme) {
-  auto spec = preset("ds-small");  // 6 layers: residual std 0.02 / sqrt(12)
+  auto spec = layout_preset("ds-small");  // 6 layers: residual std 0.02 / sqrt(12)
   auto m = build_model(spec, {.seed = 1});
   auto p = m->named_parameters();
   auto stddev = [&](const std::string& n) { return p[n].std().item<double>(); };
@@ -147,7 +147,7 @@ TEST(ModelLayout, DtypesAndForwardShapes) {
   // Ids and targets come from the global generator, whose state otherwise depends on which tests
   // ran before in this process: it failed twice in hundreds of CI runs with a draw near a bound.
   torch::manual_seed(20261204);
-  auto spec = preset("ds-tiny");
+  auto spec = layout_preset("ds-tiny");
   auto ids = torch::randint(0, spec.vocab, {2, 16}, torch::kLong);
   auto fp32 = build_model(spec, {.seed = 3});
   auto logits = fp32->forward(ids);
@@ -176,18 +176,18 @@ TEST(ModelLayout, UnbuildableSpecsAreExplained) {
     }
     return "no error";
   };
-  EXPECT_EQ(error_of(preset("mixtral-8x7b")),
+  EXPECT_EQ(error_of(layout_preset("mixtral-8x7b")),
             "mixtral-8x7b (mixtral): mixture-of-experts blocks are not built by the ds engine yet (got 8 experts); "
             "expected a dense model; hint: estimate it with `ds estimate`; train a dense model");
-  auto s = preset("ds-tiny");
+  auto s = layout_preset("ds-tiny");
   s.norm = estimators::NormType::kLayerNorm;
   EXPECT_EQ(error_of(s), "ds-tiny (llama): layout has no Hugging Face counterpart; expected llama-style: RMSNorm, "
                          "SwiGLU, rotary positions");
-  s = preset("ds-tiny");
+  s = layout_preset("ds-tiny");
   s.rope_scaling.type = "yarn";
   EXPECT_EQ(error_of(s), "ds-tiny: rope_scaling.rope_type: not supported by the ds engine (got 'yarn'); expected "
                          "none, \"linear\" or \"llama3\"");
-  auto m = build_model(preset("ds-tiny"), {});
+  auto m = build_model(layout_preset("ds-tiny"), {});
   try {
     m->forward(torch::zeros({1, 129}, torch::kLong));
     FAIL();
@@ -196,7 +196,7 @@ TEST(ModelLayout, UnbuildableSpecsAreExplained) {
                                      "at most 128");
   }
   if (!has_fused_attention()) {
-    auto fused = build_model(preset("ds-tiny"), {.attention = AttentionImpl::kFused});
+    auto fused = build_model(layout_preset("ds-tiny"), {.attention = AttentionImpl::kFused});
     EXPECT_THROW(fused->forward(torch::zeros({1, 4}, torch::kLong)), UsageError);
   }
 }

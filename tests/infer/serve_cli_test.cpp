@@ -87,18 +87,18 @@ class ServeProcess {
 class ServeCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto r = test::run_program("/usr/bin/python3", std::string("'") + DS_SOURCE_DIR +
+    const auto r = ds::test::run_program("/usr/bin/python3", std::string("'") + DS_SOURCE_DIR +
                                                              "/tests/infer/make_tiny_hf_model.py' '" + model_.string() + "'");
     ASSERT_EQ(r.code, 0) << r.output();
   }
-  test::ScratchDir scratch_{"serve-cli"};
+  ds::test::ScratchDir scratch_{"serve-cli"};
   fs::path model_ = scratch_.path() / "tiny-llama";
 };
 
 TEST_F(ServeCliTest, GenerateGreedyIsDeterministicAndSeededSamplingRepeats) {
   const auto args = "generate '" + model_.string() + "' -p 'Hello' -n 12 --json";
-  const auto a = test::run_ds(args);
-  const auto b = test::run_ds(args);
+  const auto a = ds::test::run_ds(args);
+  const auto b = ds::test::run_ds(args);
   ASSERT_EQ(a.code, 0) << a.output();
   const auto ja = nlohmann::json::parse(a.out);
   EXPECT_EQ(ja["completion_tokens"], 12);
@@ -107,15 +107,15 @@ TEST_F(ServeCliTest, GenerateGreedyIsDeterministicAndSeededSamplingRepeats) {
   EXPECT_EQ(a.out.substr(0, a.out.find("\"seconds\"")), b.out.substr(0, b.out.find("\"seconds\"")));
 
   const auto seeded = "generate '" + model_.string() + "' -p 'Hello' -n 24 --temperature 1 --json --seed ";
-  const auto s1 = nlohmann::json::parse(test::run_ds(seeded + "7").out);
-  const auto s2 = nlohmann::json::parse(test::run_ds(seeded + "7").out);
-  const auto s3 = nlohmann::json::parse(test::run_ds(seeded + "8").out);
+  const auto s1 = nlohmann::json::parse(ds::test::run_ds(seeded + "7").out);
+  const auto s2 = nlohmann::json::parse(ds::test::run_ds(seeded + "7").out);
+  const auto s3 = nlohmann::json::parse(ds::test::run_ds(seeded + "8").out);
   EXPECT_EQ(s1["text"], s2["text"]);
   EXPECT_NE(s1["text"], s3["text"]);
 }
 
 TEST_F(ServeCliTest, GenerateNamesAMissingModel) {
-  const auto r = test::run_ds("generate '" + (scratch_.path() / "nope").string() + "' -p hi");
+  const auto r = ds::test::run_ds("generate '" + (scratch_.path() / "nope").string() + "' -p hi");
   EXPECT_EQ(r.code, 2) << r.output();
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
 }
@@ -139,7 +139,7 @@ TEST_F(ServeCliTest, ServesRoutesAuthAndShutsDownOnSigterm) {
   auto completion = client.Post("/v1/completions", auth, body.dump(), "application/json");
   ASSERT_TRUE(completion);
   ASSERT_EQ(completion->status, 200) << completion->body;
-  const auto local = nlohmann::json::parse(test::run_ds("generate '" + model_.string() + "' -p 'Hello' -n 12 --json").out);
+  const auto local = nlohmann::json::parse(ds::test::run_ds("generate '" + model_.string() + "' -p 'Hello' -n 12 --json").out);
   EXPECT_EQ(nlohmann::json::parse(completion->body)["choices"][0]["text"], local["text"]);
 
   // Too long for the model's context: 400 naming max_tokens.
@@ -172,7 +172,7 @@ TEST_F(ServeCliTest, ServesRoutesAuthAndShutsDownOnSigterm) {
   // The official OpenAI client, unchanged.
   const auto modules = node_modules();
   if (fs::exists(modules / "openai")) {
-    const auto r = test::run_program(
+    const auto r = ds::test::run_program(
         "node", "'" + std::string(DS_SOURCE_DIR) + "/tests/serve/openai_client_test.mjs' '" + modules.string() +
                     "' 'http://127.0.0.1:" + std::to_string(server.port()) + "/v1' sekrit tiny-llama");
     EXPECT_EQ(r.code, 0) << r.output();

@@ -26,7 +26,7 @@ struct ProbeDir {
   ~ProbeDir() { std::filesystem::remove_all(path); }
 };
 
-const Measurement* find(const ProbeReport& r, const std::string& probe) {
+const Measurement* find_measurement(const ProbeReport& r, const std::string& probe) {
   for (const auto& m : r.measurements) {
     if (m.probe == probe) return &m;
   }
@@ -75,9 +75,9 @@ TEST(StorageProbe, StorageMeasuresOnADiskAndSkipsOtherwise) {
   }
   EXPECT_TRUE(r.skipped.empty());
   ASSERT_EQ(r.measurements.size(), 3u);
-  const Measurement* write = find(r, "storage.seq_write");
-  const Measurement* read = find(r, "storage.seq_read");
-  const Measurement* random = find(r, "storage.rand_read_4k");
+  const Measurement* write = find_measurement(r, "storage.seq_write");
+  const Measurement* read = find_measurement(r, "storage.seq_read");
+  const Measurement* random = find_measurement(r, "storage.rand_read_4k");
   ASSERT_TRUE(write && read && random);
   EXPECT_EQ(write->unit, "GB/s");
   EXPECT_EQ(read->unit, "GB/s");
@@ -102,7 +102,7 @@ TEST(StorageProbe, RandomReadsRecordTheQueueDepthTheyRanWith) {
   ProbeDir dir;
   ProbeReport r;
   probe_storage(quick_in(dir.path.string()), r);
-  const Measurement* random = find(r, "storage.rand_read_4k");
+  const Measurement* random = find_measurement(r, "storage.rand_read_4k");
   if (!random) GTEST_SKIP() << "storage not measured here";
   EXPECT_EQ(random->params["queue_depth"], 32);
 }
