@@ -45,7 +45,10 @@ inline std::string runtime_error_of(const std::function<void()>& f) { return err
 inline std::string column_list(Store& store, const std::string& sql) {
   auto st = store.prepare(sql);
   std::string out;
-  while (st.step()) out += (out.empty() ? "" : ",") + st.get_text(0);
+  while (st.step()) {
+    if (!out.empty()) out += ',';
+    out += st.get_text(0);
+  }
   return out;
 }
 
