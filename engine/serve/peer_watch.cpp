@@ -19,30 +19,28 @@ int port_of(const sockaddr_storage& addr) {
   return -1;
 }
 
-// The peer's address as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), so that both spellings of an
-// IPv4 client compare equal.
-bool as_ipv6(const sockaddr_storage& addr, in6_addr& out) {
-  if (addr.ss_family == AF_INET6) {
-    out = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
-    return true;
-  }
-  if (addr.ss_family != AF_INET) return false;
-  out = in6_addr{};
+// Addresses compared as IPv6, IPv4 as ::ffff:a.b.c.d, so both spellings of an IPv4 client match.
+in6_addr v4_mapped(const in_addr& v4) {
+  in6_addr out{};
   out.s6_addr[10] = out.s6_addr[11] = 0xFF;
-  std::memcpy(&out.s6_addr[12], &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, 4);
+  std::memcpy(&out.s6_addr[12], &v4, 4);
+  return out;
+}
+
+bool as_ipv6(const sockaddr_storage& addr, in6_addr& out) {
+  if (addr.ss_family == AF_INET6) out = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
+  else if (addr.ss_family == AF_INET) out = v4_mapped(reinterpret_cast<const sockaddr_in&>(addr).sin_addr);
+  else return false;
   return true;
 }
 
 bool parse_address(const std::string& text, in6_addr& out) {
-  sockaddr_storage addr{};
-  if (::inet_pton(AF_INET, text.c_str(), &reinterpret_cast<sockaddr_in&>(addr).sin_addr) == 1) {
-    addr.ss_family = AF_INET;
-  } else if (::inet_pton(AF_INET6, text.c_str(), &reinterpret_cast<sockaddr_in6&>(addr).sin6_addr) == 1) {
-    addr.ss_family = AF_INET6;
-  } else {
-    return false;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    out = v4_mapped(v4);
+    return true;
   }
-  return as_ipv6(addr, out);
+  return ::inet_pton(AF_INET6, text.c_str(), &out) == 1;
 }
 
 }  // namespace
